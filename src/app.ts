@@ -1,0 +1,73 @@
+/**
+ * `createBff(config)`: the BFF as a Hono app, to serve alone or mount in an
+ * existing Hono app (`app.route('/', createBff(config))`).
+ */
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import type { BffConfig } from './config.js';
+import { BffError, problemResponse } from './errors.js';
+import { requestGuard, CSRF_HEADER } from './middleware/request-guard.js';
+import { createRuntime, type BffDeps, type BffRuntime } from './runtime.js';
+import { loginRoutes } from './routes/login.js';
+import { logoutRoutes } from './routes/logout.js';
+import { proxyHandler } from './routes/proxy.js';
+import { sessionRoutes } from './routes/session.js';
+
+/**
+ * Builds the BFF app from a validated configuration (see `parseConfig`).
+ * Nothing touches the network here: discovery happens on first use.
+ *
+ * @example
+ * const bff = createBff(parseConfig(process.env))
+ * serve({ fetch: bff.fetch, hostname: '127.0.0.1', port: 3000 })
+ */
+export function createBff(config: BffConfig, deps: BffDeps = {}): Hono {
+  const runtime = createRuntime(config, deps);
+  const app = new Hono();
+  const base = config.basePath;
+  const guard = requestGuard(config.allowedOrigins);
+  // CORS only ever echoes an exact allowed origin; preflights never reach a handler or upstream.
+  const corsPolicy = cors({
+    origin: (origin) => (config.allowedOrigins.includes(origin) ? origin : null),
+    credentials: true,
+    allowHeaders: ['content-type', CSRF_HEADER, 'accept'],
+    allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    maxAge: 600,
+  });
+
+  app.use(`${base}/*`, corsPolicy);
+  app.get(`${base}/healthz`, function bffHealthz() {
+    return Response.json({ status: 'ok' }, { headers: { 'cache-control': 'no-store' } });
+  });
+  app.route(base, loginRoutes(runtime));
+  for (const path of ['session', 'refresh', 'logout']) app.use(`${base}/${path}`, guard);
+  app.route(base, sessionRoutes(runtime));
+  app.route(base, logoutRoutes(runtime));
+  app.all(`${base}/*`, function bffUnknownEndpoint(c) {
+    const known = ['/login', '/callback', '/session', '/refresh', '/logout', '/healthz'].includes(c.req.path.slice(base.length));
+    throw new BffError(known ? 'method_not_allowed' : 'route_not_found');
+  });
+
+  for (const route of config.routes) {
+    const handler = proxyHandler(runtime, route);
+    for (const path of [route.prefix, `${route.prefix}/*`]) {
+      app.use(path, corsPolicy, guard);
+      app.all(path, handler);
+    }
+  }
+
+  app.notFound(() => problemResponse(new BffError('route_not_found')));
+  app.onError((error) => handleError(runtime, error));
+  return app;
+}
+
+/** The one place uncaught errors become responses: problem+json, never a stack or a token. */
+function handleError(runtime: BffRuntime, error: unknown): Response {
+  if (error instanceof BffError) {
+    if (error.status >= 500) runtime.logger.log('error', 'request.failed', { code: error.code, reason: error.logInfo });
+    else runtime.logger.log('info', 'request.refused', { code: error.code });
+    return problemResponse(error);
+  }
+  runtime.logger.log('error', 'request.crashed', { domain: 'internal', error: error instanceof Error ? error.name : 'unknown' });
+  return problemResponse(new BffError('internal_error', { cause: error }));
+}

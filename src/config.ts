@@ -1,0 +1,295 @@
+/**
+ * Configuration: read once from environment-style variables, validated as a
+ * whole, frozen. A bad configuration stops the server before it serves a
+ * request, with one error that names every bad key (and never a secret).
+ */
+import { BffError } from './errors.js';
+import { isLoopbackHost } from './url.js';
+
+/** One proxied route: requests under `prefix` go to `target`. */
+export interface RouteConfig {
+  /** Path prefix on the BFF's origin, without trailing slash, e.g. `/api`. */
+  readonly prefix: string;
+  /** Upstream base URL (no trailing slash); the prefix is replaced by its path. */
+  readonly target: string;
+  /** Origin of `target`, to recognise upstream redirects back to it. */
+  readonly targetOrigin: string;
+}
+
+/** The validated, frozen configuration of one BFF. */
+export interface BffConfig {
+  /** OIDC issuer identifier, exactly as configured. */
+  readonly issuer: string;
+  /** Whether plain-http calls to the issuer are allowed (only for loopback issuers). */
+  readonly issuerIsLoopback: boolean;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Origin where browsers reach the BFF and the SPA, e.g. `https://app.example.com`. */
+  readonly publicOrigin: string;
+  /** `redirect_uri` registered at the IdP: public origin + base path + `/callback`. */
+  readonly redirectUri: string;
+  /** Secrets for sealing cookies: the first seals, all unseal. */
+  readonly sessionSecrets: readonly string[];
+  /** Scopes requested at login. @default "openid profile email offline_access" */
+  readonly scopes: string;
+  /** RFC 8707 resource indicator, if any. */
+  readonly resource: string | undefined;
+  /** Proxied routes, longest prefix first. */
+  readonly routes: readonly RouteConfig[];
+  /** Where the BFF's own endpoints live. @default "/bff" */
+  readonly basePath: string;
+  /** Browser origins allowed to call (always includes `publicOrigin`). */
+  readonly allowedOrigins: readonly string[];
+  /** Where the IdP sends the browser after logout. @default publicOrigin + "/" */
+  readonly postLogoutRedirectUri: string;
+  /** Pinned ID token signing algorithm; undefined = choose from discovery (RS256 preferred). */
+  readonly idTokenSigningAlg: string | undefined;
+  /** Timeout of each call to the IdP, in ms. @default 5000 */
+  readonly idpTimeoutMs: number;
+  /** Timeout until an upstream API answers with headers, in ms. @default 30000 */
+  readonly upstreamTimeoutMs: number;
+  /** Hard session lifetime after login, in seconds. @default 604800 (7 days) */
+  readonly sessionMaxAgeSeconds: number;
+  /** Refresh the access token when it expires within this many seconds. @default 60 */
+  readonly refreshLeewaySeconds: number;
+}
+
+/** Environment-style input of {@link parseConfig}. */
+export type ConfigEnv = Readonly<Record<string, string | undefined>>;
+
+/** The default scopes. */
+export const DEFAULT_SCOPES = 'openid profile email offline_access';
+const MIN_SECRET_LENGTH = 32;
+const SESSION_MAX_AGE_SECONDS = 7 * 24 * 3600;
+const SAFE_PATH = /^(\/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+$/;
+
+/**
+ * Raised by {@link parseConfig}: `problems` names every bad key and what is
+ * wrong with it; secret values are never included.
+ */
+export class ConfigError extends BffError {
+  /** One entry per problem, each starting with the variable's name. */
+  readonly problems: readonly string[];
+  constructor(problems: string[]) {
+    super('config_invalid', { message: `Invalid hono-bff configuration:\n  - ${problems.join('\n  - ')}` });
+    this.name = 'ConfigError';
+    this.problems = Object.freeze([...problems]);
+  }
+}
+
+/**
+ * Parses and validates the configuration once, at startup.
+ *
+ * @throws {ConfigError} naming every bad or missing key at once.
+ * @example
+ * const config = parseConfig(process.env)
+ */
+export function parseConfig(env: ConfigEnv): BffConfig {
+  const problems: string[] = [];
+  const read = (key: string): string | undefined => {
+    const value = env[key]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const required = (key: string): string => {
+    const value = read(key);
+    if (value === undefined) problems.push(`${key} is required`);
+    return value ?? '';
+  };
+
+  const value = (key: string): string => read(key) ?? '';
+  const issuer = parseIssuer(required('BFF_ISSUER'), problems);
+  const clientId = required('BFF_CLIENT_ID');
+  const clientSecret = required('BFF_CLIENT_SECRET');
+  const publicOrigin = parsePublicUrl(required('BFF_PUBLIC_URL'), problems);
+  const sessionSecrets = parseSecrets(required('BFF_SESSION_SECRET'), problems);
+  const scopes = parseScopes(read('BFF_SCOPES') ?? DEFAULT_SCOPES, problems);
+  const resource = parseResource(read('BFF_RESOURCE'), problems);
+  const basePath = parseBasePath(read('BFF_BASE_PATH') ?? '/bff', problems);
+  const routes = parseRoutes(read('BFF_ROUTES') ?? '{}', basePath, problems);
+  const allowedOrigins = parseAllowedOrigins(read('BFF_ALLOWED_ORIGINS'), publicOrigin, problems);
+  const postLogoutRedirectUri = parseAbsoluteUrl('BFF_POST_LOGOUT_REDIRECT_URI', read('BFF_POST_LOGOUT_REDIRECT_URI'), problems) ?? `${publicOrigin}/`;
+  const idTokenSigningAlg = parseAlg(read('BFF_ID_TOKEN_SIGNING_ALG'), problems);
+  const idpTimeoutMs = parseInteger('BFF_IDP_TIMEOUT_MS', read('BFF_IDP_TIMEOUT_MS'), 5000, 100, 120_000, problems);
+  const upstreamTimeoutMs = parseInteger('BFF_UPSTREAM_TIMEOUT_MS', read('BFF_UPSTREAM_TIMEOUT_MS'), 30_000, 100, 600_000, problems);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze({
+    issuer: value('BFF_ISSUER'),
+    issuerIsLoopback: isLoopbackHost(issuer!.hostname),
+    clientId,
+    clientSecret,
+    publicOrigin,
+    redirectUri: `${publicOrigin}${basePath}/callback`,
+    sessionSecrets,
+    scopes,
+    resource,
+    routes,
+    basePath,
+    allowedOrigins,
+    postLogoutRedirectUri,
+    idTokenSigningAlg,
+    idpTimeoutMs,
+    upstreamTimeoutMs,
+    sessionMaxAgeSeconds: SESSION_MAX_AGE_SECONDS,
+    refreshLeewaySeconds: 60,
+  });
+}
+
+function parseIssuer(value: string, problems: string[]): URL | undefined {
+  if (value === '') return undefined;
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash) {
+    problems.push('BFF_ISSUER must be an absolute https URL without credentials, query or fragment');
+    return undefined;
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    problems.push('BFF_ISSUER must use https (plain http is allowed only for loopback hosts: localhost, 127.0.0.0/8, [::1])');
+    return undefined;
+  }
+  return url;
+}
+
+function parsePublicUrl(value: string, problems: string[]): string {
+  if (value === '') return '';
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
+    problems.push('BFF_PUBLIC_URL must be an origin: scheme, host and optional port, with no path, query or fragment');
+    return '';
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    // __Host- cookies need a secure context; browsers treat only loopback http as one.
+    problems.push('BFF_PUBLIC_URL must use https (plain http works only on loopback hosts, where browsers accept Secure cookies)');
+    return '';
+  }
+  return url.origin;
+}
+
+function parseSecrets(value: string, problems: string[]): string[] {
+  if (value === '') return [];
+  const secrets = value.split(',').map((s) => s.trim());
+  secrets.forEach((secret, index) => {
+    if (secret.length < MIN_SECRET_LENGTH) {
+      problems.push(`BFF_SESSION_SECRET entry ${index + 1} of ${secrets.length} is shorter than ${MIN_SECRET_LENGTH} characters`);
+    }
+  });
+  if (new Set(secrets).size !== secrets.length) problems.push('BFF_SESSION_SECRET lists the same secret twice');
+  return secrets;
+}
+
+function parseScopes(value: string, problems: string[]): string {
+  const scopes = value.split(/\s+/).filter(Boolean);
+  if (!scopes.includes('openid')) problems.push('BFF_SCOPES must include "openid"');
+  if (scopes.some((s) => !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s))) problems.push('BFF_SCOPES contains a character not allowed in a scope');
+  return [...new Set(scopes)].join(' ');
+}
+
+function parseResource(value: string | undefined, problems: string[]): string | undefined {
+  if (value === undefined) return undefined;
+  if (!URL.canParse(value) || new URL(value).hash) {
+    problems.push('BFF_RESOURCE must be an absolute URI without fragment (RFC 8707)');
+    return undefined;
+  }
+  return value;
+}
+
+function parseBasePath(value: string, problems: string[]): string {
+  const path = value.replace(/\/+$/, '');
+  if (!SAFE_PATH.test(path) || path.split('/').some((seg) => seg === '.' || seg === '..')) {
+    problems.push('BFF_BASE_PATH must be a path such as /bff (no trailing slash, no dot segments)');
+    return '/bff';
+  }
+  return path;
+}
+
+function parseRoutes(value: string, basePath: string, problems: string[]): RouteConfig[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(value);
+  } catch {
+    problems.push('BFF_ROUTES is not valid JSON (expected an object: path prefix -> upstream URL)');
+    return [];
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    problems.push('BFF_ROUTES must be a JSON object: path prefix -> upstream URL');
+    return [];
+  }
+  const routes: RouteConfig[] = [];
+  for (const [rawPrefix, rawTarget] of Object.entries(raw)) {
+    const label = `BFF_ROUTES[${JSON.stringify(rawPrefix.slice(0, 64))}]`;
+    const prefix = rawPrefix.replace(/\/+$/, '');
+    if (!SAFE_PATH.test(prefix) || prefix.split('/').some((seg) => seg === '.' || seg === '..')) {
+      problems.push(`${label}: the prefix must be a path such as /api (no dot segments)`);
+      continue;
+    }
+    if (isUnderPath(prefix, basePath) || isUnderPath(basePath, prefix)) {
+      problems.push(`${label}: the prefix overlaps BFF_BASE_PATH (${basePath})`);
+      continue;
+    }
+    if (routes.some((r) => r.prefix === prefix)) {
+      problems.push(`${label}: the prefix is listed twice`);
+      continue;
+    }
+    const target = typeof rawTarget === 'string' && URL.canParse(rawTarget) ? new URL(rawTarget) : undefined;
+    if (!target || (target.protocol !== 'http:' && target.protocol !== 'https:') || target.username || target.password || target.search || target.hash) {
+      problems.push(`${label}: the target must be an absolute http(s) URL without credentials, query or fragment`);
+      continue;
+    }
+    routes.push({ prefix, target: target.href.replace(/\/+$/, ''), targetOrigin: target.origin });
+  }
+  return routes.sort((a, b) => b.prefix.length - a.prefix.length);
+}
+
+/** Whether `path` equals `prefix` or lies below it at a segment boundary. */
+export function isUnderPath(path: string, prefix: string): boolean {
+  return path === prefix || path.startsWith(`${prefix}/`);
+}
+
+function parseAllowedOrigins(value: string | undefined, publicOrigin: string, problems: string[]): string[] {
+  const origins = publicOrigin ? [publicOrigin] : [];
+  for (const entry of (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const url = URL.canParse(entry) ? new URL(entry) : undefined;
+    if (!url || url.origin === 'null' || url.origin !== entry.replace(/\/$/, '')) {
+      problems.push(`BFF_ALLOWED_ORIGINS: ${JSON.stringify(entry.slice(0, 100))} is not an exact origin such as https://app.example.com`);
+      continue;
+    }
+    if (!origins.includes(url.origin)) origins.push(url.origin);
+  }
+  return origins;
+}
+
+function parseAbsoluteUrl(key: string, value: string | undefined, problems: string[]): string | undefined {
+  if (value === undefined) return undefined;
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.hash) {
+    problems.push(`${key} must be an absolute http(s) URL without fragment`);
+    return undefined;
+  }
+  return url.href;
+}
+
+function parseAlg(value: string | undefined, problems: string[]): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^(RS|PS|ES)(256|384|512)$|^EdDSA$|^Ed25519$/.test(value)) {
+    problems.push('BFF_ID_TOKEN_SIGNING_ALG must be an asymmetric JWS algorithm such as RS256, PS256, ES256 or EdDSA');
+    return undefined;
+  }
+  return value;
+}
+
+function parseInteger(key: string, value: string | undefined, fallback: number, min: number, max: number, problems: string[]): number {
+  if (value === undefined) return fallback;
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    problems.push(`${key} must be an integer from ${min} to ${max}`);
+    return fallback;
+  }
+  return n;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

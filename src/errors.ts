@@ -1,0 +1,166 @@
+/**
+ * The one error type of hono-bff, its stable codes, and the one place where
+ * errors from third parties (openid-client, fetch, iron-session) are
+ * translated into it.
+ *
+ * Clients see `code`, `title` and `status` as RFC 9457 problem+json; the log
+ * sees `logInfo` and the cause. Neither ever carries a token, a cookie value
+ * or a secret: messages here are fixed strings, never interpolated input.
+ */
+import { AuthorizationResponseError, ClientError, ResponseBodyError } from 'openid-client';
+
+/** Every public error code, with its HTTP status and a fixed human title. */
+export const ERROR_CODES = {
+  unauthenticated: { status: 401, title: 'Not logged in' },
+  session_expired: { status: 401, title: 'The session has expired; log in again' },
+  csrf_failed: { status: 403, title: 'Missing anti-CSRF header (x-csrf: 1)' },
+  origin_not_allowed: { status: 403, title: 'Request origin not allowed' },
+  route_not_found: { status: 404, title: 'No route for this path' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  invalid_request: { status: 400, title: 'Invalid request' },
+  login_failed: { status: 400, title: 'Login failed' },
+  idp_unavailable: { status: 503, title: 'The identity provider is unavailable' },
+  upstream_unavailable: { status: 502, title: 'The upstream API is unavailable' },
+  upstream_timeout: { status: 504, title: 'The upstream API did not answer in time' },
+  config_invalid: { status: 500, title: 'The BFF is misconfigured' },
+  internal_error: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+/** A stable, public error code (see {@link ERROR_CODES}). */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Options of {@link BffError}. */
+export interface BffErrorOptions {
+  /** The underlying error, for the log only. */
+  cause?: unknown;
+  /** Extra context for the log (never shown to the client; never put token values here). */
+  logInfo?: string;
+  /** Seconds the client should wait before retrying (sent as `Retry-After`). */
+  retryAfter?: number;
+  /** Overrides the fixed title (must not contain input from requests or third parties). */
+  title?: string;
+  /** Log-side message (defaults to the title); never sent to clients. */
+  message?: string;
+}
+
+/**
+ * The single error type of hono-bff. `code` is part of the public contract;
+ * `status` and `title` derive from it.
+ */
+export class BffError extends Error {
+  /** Stable machine-readable code, sent to clients. */
+  readonly code: ErrorCode;
+  /** HTTP status for this code. */
+  readonly status: number;
+  /** Short human title, sent to clients. */
+  readonly title: string;
+  /** Context for operators; logged, never sent. */
+  readonly logInfo: string | undefined;
+  /** `Retry-After` seconds, if any. */
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, options: BffErrorOptions = {}) {
+    const entry = ERROR_CODES[code];
+    super(options.message ?? options.title ?? entry.title, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BffError';
+    this.code = code;
+    this.status = entry.status;
+    this.title = options.title ?? entry.title;
+    this.logInfo = options.logInfo;
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+/** The problem+json body hono-bff sends (RFC 9457 with a `code` member). */
+export interface ProblemBody {
+  type: 'about:blank';
+  title: string;
+  status: number;
+  code: ErrorCode;
+}
+
+/** Builds the RFC 9457 body for an error. */
+export function problemBody(error: BffError): ProblemBody {
+  return { type: 'about:blank', title: error.title, status: error.status, code: error.code };
+}
+
+/** Builds a complete `application/problem+json` response for an error. */
+export function problemResponse(error: BffError, headers?: HeadersInit): Response {
+  const out = new Headers(headers);
+  out.set('content-type', 'application/problem+json');
+  out.set('cache-control', 'no-store');
+  if (error.retryAfter !== undefined) out.set('retry-after', String(error.retryAfter));
+  return new Response(JSON.stringify(problemBody(error)), { status: error.status, headers: out });
+}
+
+/** What the BFF was doing when a third-party call failed; decides the public code. */
+export type IdpOperation = 'discovery' | 'callback' | 'refresh' | 'revocation';
+
+/** Seconds a client should wait after the IdP was unreachable. */
+const IDP_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Translates any error thrown while talking to the IdP (openid-client, fetch,
+ * timeouts) into a {@link BffError}. This is the only place that knows the
+ * shapes of openid-client's errors.
+ *
+ * - the IdP could not be reached, timed out or answered 5xx/non-JSON → `idp_unavailable`;
+ * - the IdP refused the grant (`invalid_grant`) or a refreshed ID token failed
+ *   validation during refresh → `session_expired`;
+ * - anything else during the callback → `login_failed`.
+ */
+export function translateIdpError(error: unknown, operation: IdpOperation): BffError {
+  if (error instanceof BffError) return error;
+  const detail = describeIdpError(error);
+  if (detail.unavailable) {
+    return new BffError('idp_unavailable', { cause: error, logInfo: `${operation}: ${detail.text}`, retryAfter: IDP_RETRY_AFTER_SECONDS });
+  }
+  const logInfo = `${operation}: ${detail.text}`;
+  switch (operation) {
+    case 'refresh':
+      return new BffError('session_expired', { cause: error, logInfo });
+    case 'callback':
+      return new BffError('login_failed', { cause: error, logInfo });
+    default:
+      return new BffError('idp_unavailable', { cause: error, logInfo, retryAfter: IDP_RETRY_AFTER_SECONDS });
+  }
+}
+
+interface IdpErrorDetail {
+  unavailable: boolean;
+  /** A log-safe description: error codes and statuses only, never bodies or tokens. */
+  text: string;
+}
+
+function describeIdpError(error: unknown): IdpErrorDetail {
+  if (error instanceof ResponseBodyError) {
+    return { unavailable: error.status >= 500, text: `IdP answered ${error.status} ${safeToken(error.error)}` };
+  }
+  if (error instanceof AuthorizationResponseError) {
+    return { unavailable: false, text: `authorization response error ${safeToken(error.error)}` };
+  }
+  if (error instanceof ClientError) {
+    const code = error.code ?? 'unknown';
+    if (code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT') return { unavailable: true, text: `IdP request ${code}` };
+    const cause: unknown = error.cause;
+    if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || code === 'OAUTH_RESPONSE_IS_NOT_JSON') {
+      const status = cause instanceof Response ? cause.status : 0;
+      return { unavailable: status === 0 || status >= 500 || status === 429, text: `${code} (HTTP ${status})` };
+    }
+    return { unavailable: false, text: `${code}: ${error.message}` };
+  }
+  if (error instanceof TypeError || isAbortLike(error)) {
+    // fetch rejects with a TypeError when the connection fails.
+    return { unavailable: true, text: `IdP unreachable (${(error as Error).name})` };
+  }
+  return { unavailable: false, text: error instanceof Error ? `${error.name}` : 'non-error thrown' };
+}
+
+function isAbortLike(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+}
+
+/** Keeps only characters an OAuth error code may contain, so IdP text cannot inject into logs. */
+export function safeToken(value: unknown, max = 64): string {
+  return typeof value === 'string' ? value.replace(/[^\w.\-]/g, '').slice(0, max) : '';
+}

@@ -1,0 +1,87 @@
+/**
+ * The Node adapter: serves a BFF app with `@hono/node-server` on a loopback
+ * address by default, passes the socket's address on for X-Forwarded-For,
+ * and shuts down gracefully.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Context } from 'hono';
+import { serve, type Http2Bindings, type HttpBindings } from '@hono/node-server';
+import { createBff } from './app.js';
+import { parseConfig, type ConfigEnv } from './config.js';
+import type { BffDeps } from './runtime.js';
+import { createConsoleLogger } from './log.js';
+
+/** Options of {@link startNodeServer}. */
+export interface NodeServerOptions {
+  /** Environment-style configuration (see the README's table). @default process.env */
+  env?: ConfigEnv;
+  /** Interface to bind. @default env.HOST or "127.0.0.1" */
+  host?: string;
+  /** Port to bind; 0 picks a free one. @default env.PORT or 3000 */
+  port?: number;
+  /** Dependencies passed to `createBff` (fetch, clock, logger). */
+  deps?: BffDeps;
+}
+
+/** A running Node server. */
+export interface RunningNodeServer {
+  /** `http://host:port` actually bound. */
+  url: string;
+  port: number;
+  server: Server;
+  /** Stops accepting connections and closes idle ones. */
+  close(): Promise<void>;
+}
+
+/** The client's socket address, as `@hono/node-server` exposes it. */
+export function nodeClientAddress(c: Context): string | undefined {
+  return (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket?.remoteAddress;
+}
+
+/** A fetch handler as `@hono/node-server` calls it. */
+export type NodeFetchHandler = (request: Request, env: HttpBindings | Http2Bindings) => Response | Promise<Response>;
+
+/**
+ * Serves a fetch handler on `host:port` (a Hono app's `fetch`, or a
+ * late-bound one when the URL must be known before the app is built).
+ */
+export async function serveNode(fetchHandler: NodeFetchHandler, options: { host?: string; port?: number } = {}): Promise<RunningNodeServer> {
+  const host = options.host ?? '127.0.0.1';
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: fetchHandler, hostname: host, port: options.port ?? 3000 }, () => resolve(s as Server));
+    (s as Server).once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    port: address.port,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+/**
+ * Validates the configuration (throwing `ConfigError` naming every bad key),
+ * builds the BFF and serves it.
+ */
+export async function startNodeServer(options: NodeServerOptions = {}): Promise<RunningNodeServer> {
+  const env = options.env ?? process.env;
+  const host = options.host ?? (env.HOST?.trim() || '127.0.0.1');
+  const port = options.port ?? parsePort(env.PORT);
+  const app = createBff(parseConfig(env), { clientAddress: nodeClientAddress, ...options.deps });
+  return serveNode(app.fetch, { host, port });
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 3000;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError('PORT must be an integer from 0 to 65535');
+  return port;
+}
+

@@ -1,0 +1,92 @@
+/**
+ * Pure header and URL rules of the API proxy: what the upstream receives,
+ * what the browser gets back, and where a request goes.
+ */
+import type { RouteConfig } from '../config.js';
+
+/** Hop-by-hop headers (RFC 9110 7.6.1) plus proxy credentials: never forwarded either way. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+
+/**
+ * Request headers the browser controls but the upstream must not trust:
+ * the BFF's own cookies and CSRF header, any credentials, and client-IP or
+ * forwarding claims (the BFF sets its own).
+ */
+const STRIPPED_REQUEST_HEADERS = ['cookie', 'authorization', 'forwarded', 'x-csrf', 'x-real-ip', 'x-client-ip', 'true-client-ip', 'cf-connecting-ip', 'host'];
+
+/** Removes hop-by-hop headers, including those the `Connection` header names. */
+export function stripHopByHopHeaders(headers: Headers): void {
+  const named = headers.get('connection');
+  if (named) for (const name of named.split(',')) headers.delete(name.trim());
+  for (const name of HOP_BY_HOP) headers.delete(name);
+}
+
+/** What the BFF knows about the request it forwards. */
+export interface ForwardingContext {
+  /** The session's access token, or undefined for a public route. */
+  accessToken: string | undefined;
+  /** The client's address as seen by the BFF (socket or trusted hop), if known. */
+  clientAddress: string | undefined;
+  /** The BFF's public origin: the source of X-Forwarded-Proto/Host (never the request's Host header). */
+  publicOrigin: string;
+}
+
+/** Builds the headers sent upstream from the browser's request headers. */
+export function buildUpstreamRequestHeaders(incoming: Headers, context: ForwardingContext): Headers {
+  const headers = new Headers(incoming);
+  stripHopByHopHeaders(headers);
+  for (const name of STRIPPED_REQUEST_HEADERS) headers.delete(name);
+  for (const name of [...headers.keys()]) {
+    if (name.startsWith('x-forwarded-')) headers.delete(name);
+  }
+  const origin = new URL(context.publicOrigin);
+  if (context.clientAddress) headers.set('x-forwarded-for', context.clientAddress);
+  headers.set('x-forwarded-proto', origin.protocol.slice(0, -1));
+  headers.set('x-forwarded-host', origin.host);
+  if (context.accessToken !== undefined) headers.set('authorization', `Bearer ${context.accessToken}`);
+  return headers;
+}
+
+/** Cleans the upstream's response headers for the browser: no hop-by-hop headers, no upstream cookies. */
+export function filterUpstreamResponseHeaders(upstream: Headers, route: RouteConfig): Headers {
+  const headers = new Headers(upstream);
+  stripHopByHopHeaders(headers);
+  // The upstream must never set cookies on the BFF's origin.
+  headers.delete('set-cookie');
+  const location = headers.get('location');
+  if (location !== null) headers.set('location', rewriteUpstreamLocation(location, route));
+  return headers;
+}
+
+/** Finds the route for a path: the longest prefix that matches at a segment boundary. */
+export function matchRoute(routes: readonly RouteConfig[], pathname: string): RouteConfig | undefined {
+  return routes.find((route) => pathname === route.prefix || pathname.startsWith(`${route.prefix}/`));
+}
+
+/**
+ * Whether a proxied path is safe to forward. Encoded slashes, backslashes and
+ * dots survive the BFF's URL normalisation but may be decoded upstream,
+ * escaping the route's base path (`/api/..%2fadmin`).
+ */
+export function isForwardablePath(rawPath: string): boolean {
+  return !/%2e|%2f|%5c|\\/i.test(rawPath);
+}
+
+/** Upstream URL for a request: the route prefix replaced by the target's path; query kept. */
+export function upstreamUrl(route: RouteConfig, pathname: string, search: string): string {
+  return `${route.target}${pathname.slice(route.prefix.length)}${search}`;
+}
+
+/** Maps an upstream redirect that points back into the route's target onto the public prefix. */
+export function rewriteUpstreamLocation(location: string, route: RouteConfig): string {
+  let resolved: URL;
+  try {
+    resolved = new URL(location, `${route.target}/`);
+  } catch {
+    return location;
+  }
+  const targetPath = new URL(route.target).pathname.replace(/\/$/, '');
+  if (resolved.origin !== route.targetOrigin) return location;
+  if (resolved.pathname !== targetPath && !resolved.pathname.startsWith(`${targetPath}/`)) return location;
+  return `${route.prefix}${resolved.pathname.slice(targetPath.length)}${resolved.search}${resolved.hash}`;
+}

@@ -1,0 +1,110 @@
+/**
+ * The session: what is sealed into the session cookie, how it is read from a
+ * request and written back, and the token-free view the SPA may see.
+ */
+import { chunkedSetCookies, countChunks, expireChunkedCookie, loginCookieNames, expiredCookie, readChunkedCookie, SESSION_COOKIE } from './cookies.js';
+import type { Sealer } from './seal.js';
+
+/** Everything the BFF keeps about one login. Sealed; never sent to the page. */
+export interface SessionData {
+  /** Format version, so a future format can refuse or migrate old cookies. */
+  v: 1;
+  /** Random id of this login session (new at every login). */
+  sid: string;
+  /** When the user logged in (epoch seconds). */
+  iat: number;
+  /** Hard end of the session (epoch seconds). */
+  exp: number;
+  /** `iss`, `sub` and `aud` of the login's ID token: a refreshed ID token must match them. */
+  iss: string;
+  sub: string;
+  aud: string;
+  /** Identity claims of the ID token (protocol claims removed). */
+  user: Record<string, unknown>;
+  /** Access token. */
+  at: string;
+  /** Access token expiry (epoch seconds); undefined when the IdP did not say. */
+  atExp?: number | undefined;
+  /** Granted scope, if the IdP said. */
+  scope?: string | undefined;
+  /** Refresh token, if issued. */
+  rt?: string | undefined;
+  /** ID token, kept for `id_token_hint` at logout. */
+  idt?: string | undefined;
+}
+
+/** The token-free JSON of `GET /bff/session`. */
+export type SessionView =
+  | { authenticated: false }
+  | { authenticated: true; user: Record<string, unknown>; accessTokenExpiresAt: number; sessionExpiresAt: number };
+
+/** ID token claims that describe the protocol, not the user: never shown to the SPA. */
+const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'at_hash', 'c_hash', 's_hash', 'sid', 'auth_time', 'azp', 'acr', 'amr', 'jti', 'cnf', 'sub_jwk', 'typ', 'client_id']);
+
+/** The identity claims of an ID token (e.g. `sub`, `name`, `email`), protocol claims left out. */
+export function identityClaims(claims: Record<string, unknown>): Record<string, unknown> {
+  const user: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(claims)) {
+    if (!PROTOCOL_CLAIMS.has(key)) user[key] = value;
+  }
+  return user;
+}
+
+/** The SPA's view of a session: identity and expiry times, never a token. */
+export function sessionView(session: SessionData | undefined): SessionView {
+  if (!session) return { authenticated: false };
+  return {
+    authenticated: true,
+    user: session.user,
+    accessTokenExpiresAt: session.atExp ?? session.exp,
+    sessionExpiresAt: session.exp,
+  };
+}
+
+/** Result of reading the session cookie from a request. */
+export type SessionLookup =
+  | { status: 'none' }
+  /** A cookie was present but could not be used (forged, malformed, expired, old keys): clear it. */
+  | { status: 'invalid' }
+  | { status: 'valid'; session: SessionData };
+
+/** Reads, unseals and checks the session cookie of a request. Never throws for bad input. */
+export async function readSession(cookies: Record<string, string>, sealer: Sealer, nowSeconds: number): Promise<SessionLookup> {
+  const sealed = readChunkedCookie(cookies, SESSION_COOKIE);
+  if (sealed === undefined) return { status: 'none' };
+  const session = await sealer.unseal<SessionData>('session', sealed);
+  if (!session || !isSessionShape(session) || session.exp <= nowSeconds) return { status: 'invalid' };
+  return { status: 'valid', session };
+}
+
+function isSessionShape(value: Partial<SessionData>): value is SessionData {
+  return (
+    value.v === 1 &&
+    typeof value.sid === 'string' &&
+    typeof value.iat === 'number' &&
+    typeof value.exp === 'number' &&
+    typeof value.at === 'string' &&
+    typeof value.sub === 'string' &&
+    typeof value.iss === 'string' &&
+    typeof value.aud === 'string' &&
+    typeof value.user === 'object' &&
+    value.user !== null
+  );
+}
+
+/**
+ * Seals a session into `Set-Cookie` lines (chunked as needed; surplus chunks
+ * of the request's earlier session are expired).
+ */
+export async function sessionSetCookies(session: SessionData, cookies: Record<string, string>, sealer: Sealer, nowSeconds: number): Promise<string[]> {
+  const ttl = Math.max(1, session.exp - nowSeconds);
+  const sealed = await sealer.seal('session', session, ttl);
+  return chunkedSetCookies(SESSION_COOKIE, sealed, { sameSite: 'Strict', maxAgeSeconds: ttl, existingChunks: countChunks(cookies, SESSION_COOKIE) });
+}
+
+/** `Set-Cookie` lines that delete the session (every chunk) and, with `includeLogin`, every login-transaction cookie. */
+export function clearSessionCookies(cookies: Record<string, string>, includeLogin = false): string[] {
+  const lines = expireChunkedCookie(cookies, SESSION_COOKIE);
+  if (includeLogin) for (const name of loginCookieNames(cookies)) lines.push(expiredCookie(name));
+  return lines;
+}

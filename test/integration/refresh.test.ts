@@ -1,0 +1,152 @@
+/**
+ * Token refresh through the proxy: proactive refresh before expiry, one IdP
+ * call for concurrent requests (against a rotating IdP), `invalid_grant` →
+ * `session_expired` with cookies cleared, and IdP outages that neither
+ * destroy the session nor stop still-valid tokens. Time moves by an
+ * injected clock, never by sleeping.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startDevStack, type DevStack } from '../../dev/stack.js';
+import { loginThroughIdp, TestBrowser } from '../support/browser.js';
+import { bffCookieNames, CSRF, recordingLogger, sessionInBrowser, testClock } from '../support/harness.js';
+
+const clock = testClock();
+const logger = recordingLogger();
+let idpDown = false;
+let stack: DevStack;
+
+beforeAll(async () => {
+  stack = await startDevStack({
+    idp: { rotateRefreshTokens: true, accessTokenTtlSeconds: 300 },
+    deps: {
+      logger,
+      now: clock.now,
+      idpFetch: (input, init) => (idpDown ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init)),
+    },
+  });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+beforeEach(() => {
+  idpDown = false;
+  stack.idp.resetHits();
+  stack.api.resetRequests();
+});
+
+const nowSeconds = () => Math.floor(clock.now() / 1000);
+
+/** Logs in a fresh browser and moves the clock so its access token expires in `remaining` seconds. */
+async function sessionExpiringIn(remaining: number): Promise<TestBrowser> {
+  const browser = new TestBrowser();
+  await loginThroughIdp(browser, stack.bffUrl);
+  const session = await sessionInBrowser(browser, stack, nowSeconds());
+  clock.advance(session!.atExp! - nowSeconds() - remaining);
+  stack.idp.resetHits();
+  return browser;
+}
+
+describe('proactive refresh', () => {
+  it('refreshes once when the access token expires within 60 s, then uses the new cookie', async () => {
+    const browser = await sessionExpiringIn(30);
+    const before = await sessionInBrowser(browser, stack, nowSeconds());
+    const res = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
+    expect(res.status).toBe(200);
+    expect(stack.idp.tokenEndpointHits()).toBe(1);
+    expect(res.headers.getSetCookie().some((l) => l.startsWith('__Host-bff-session=Fe26.2*'))).toBe(true);
+    const after = await sessionInBrowser(browser, stack, nowSeconds());
+    expect(after!.at).not.toBe(before!.at);
+    expect(after!.rt).not.toBe(before!.rt);
+    expect(stack.api.requests.at(-1)!.headers.authorization).toBe(`Bearer ${after!.at}`);
+
+    const again = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
+    expect(again.status).toBe(200);
+    expect(again.headers.getSetCookie()).toEqual([]);
+    expect(stack.idp.tokenEndpointHits()).toBe(1);
+  });
+
+  it('does not refresh a token with more than 60 s left', async () => {
+    const browser = await sessionExpiringIn(120);
+    const res = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
+    expect(res.status).toBe(200);
+    expect(stack.idp.tokenEndpointHits()).toBe(0);
+    expect(res.headers.getSetCookie()).toEqual([]);
+  });
+
+  it('coalesces 20 concurrent requests of one session into one refresh; the rotating grant survives', async () => {
+    const browser = await sessionExpiringIn(10);
+    const cookie = await browser.cookieHeader(stack.bffUrl);
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => fetch(`${stack.bffUrl}/api/me`, { headers: { cookie, ...CSRF } })),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(stack.idp.tokenEndpointHits()).toBe(1);
+    // Adopt one response's cookie (as the browser would) and check the grant is alive.
+    await browser.jar.setCookie(responses[0]!.headers.getSetCookie().find((l) => l.startsWith('__Host-bff-session='))!, stack.bffUrl);
+    const session = await sessionInBrowser(browser, stack, nowSeconds());
+    expect((await stack.idp.introspect(session!.rt!)).active).toBe(true);
+  });
+});
+
+describe('refresh refused by the IdP', () => {
+  it('invalid_grant → 401 session_expired, every session cookie cleared, no upstream call', async () => {
+    const browser = await sessionExpiringIn(30);
+    const session = await sessionInBrowser(browser, stack, nowSeconds());
+    const revoke = await fetch(`${stack.idp.issuer}/token/revocation`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${btoa(`${stack.env.BFF_CLIENT_ID}:${stack.env.BFF_CLIENT_SECRET}`)}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: session!.rt!, token_type_hint: 'refresh_token' }),
+    });
+    expect(revoke.status).toBe(200);
+    const res = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
+    expect(res.status).toBe(401);
+    expect((await res.json()).code).toBe('session_expired');
+    expect(stack.api.requests).toHaveLength(0);
+    expect(await bffCookieNames(browser, stack)).toEqual([]);
+  });
+
+  it('POST /bff/refresh with a revoked grant → 401 session_expired and cleared cookies', async () => {
+    const browser = await sessionExpiringIn(200);
+    const session = await sessionInBrowser(browser, stack, nowSeconds());
+    await fetch(`${stack.idp.issuer}/token/revocation`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${btoa(`${stack.env.BFF_CLIENT_ID}:${stack.env.BFF_CLIENT_SECRET}`)}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: session!.rt! }),
+    });
+    const res = await browser.fetch(`${stack.bffUrl}/bff/refresh`, { method: 'POST', headers: CSRF });
+    expect(res.status).toBe(401);
+    expect((await res.json()).code).toBe('session_expired');
+    expect(await bffCookieNames(browser, stack)).toEqual([]);
+  });
+});
+
+describe('IdP outage during refresh', () => {
+  it('keeps proxying with a still-valid token, answers 503 once it expired, and recovers without a new login', async () => {
+    const browser = await sessionExpiringIn(30);
+    const original = await browser.cookieHeader(stack.bffUrl);
+    idpDown = true;
+
+    const stillValid = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
+    expect(stillValid.status).toBe(200);
+    expect(stillValid.headers.getSetCookie()).toEqual([]);
+
+    clock.advance(60);
+    const expired = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
+    expect(expired.status).toBe(503);
+    expect((await expired.json()).code).toBe('idp_unavailable');
+    expect(expired.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(expired.headers.getSetCookie()).toEqual([]);
+    expect(await browser.cookieHeader(stack.bffUrl)).toBe(original);
+    expect(stack.api.requests).toHaveLength(1);
+
+    const explicit = await browser.fetch(`${stack.bffUrl}/bff/refresh`, { method: 'POST', headers: CSRF });
+    expect(explicit.status).toBe(503);
+    expect((await explicit.json()).code).toBe('idp_unavailable');
+
+    idpDown = false;
+    const recovered = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
+    expect(recovered.status).toBe(200);
+    expect(stack.idp.tokenEndpointHits()).toBe(1);
+    expect(recovered.headers.getSetCookie().some((l) => l.startsWith('__Host-bff-session=Fe26.2*'))).toBe(true);
+  });
+});
