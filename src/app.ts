@@ -6,7 +6,7 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import type { BffConfig } from './config.js';
 import { BffError, problemResponse } from './errors.js';
-import { requestGuard, CSRF_HEADER } from './middleware/request-guard.js';
+import { requestGuard } from './middleware/request-guard.js';
 import { createRuntime, type BffDeps, type BffRuntime } from './runtime.js';
 import { loginRoutes } from './routes/login.js';
 import { logoutRoutes } from './routes/logout.js';
@@ -30,7 +30,8 @@ export function createBff(config: BffConfig, deps: BffDeps = {}): Hono {
   const corsPolicy = cors({
     origin: (origin) => (config.allowedOrigins.includes(origin) ? origin : null),
     credentials: true,
-    allowHeaders: ['content-type', CSRF_HEADER, 'accept'],
+    // Request headers are echoed for allowed origins only; Retry-After must be readable by a cross-origin SPA.
+    exposeHeaders: ['retry-after'],
     allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     maxAge: 600,
   });

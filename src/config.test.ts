@@ -273,11 +273,12 @@ describe('parseConfig: issuer', () => {
     expect(c.issuerIsLoopback).toBe(false);
   });
 
-  // BUG: an issuer ending in an empty query `?` or empty fragment `#` passes, because
-  // URL#search/#hash are '' for them; the issuer is then kept verbatim with the `?`/`#`.
-  it.fails('refuses an issuer with an empty query or fragment delimiter', () => {
+  // Regression: URL#search/#hash are '' for an empty `?`/`#`, which used to slip through.
+  it('refuses an issuer with an empty query or fragment delimiter', () => {
     expect(issuerProblems('https://idp.example.com/?')).toHaveLength(1);
     expect(issuerProblems('https://idp.example.com/#')).toHaveLength(1);
+    expect(issuerProblems('https://idp.example.com?')).toHaveLength(1);
+    expect(issuerProblems('http://localhost:8080/realms/x?')).toHaveLength(1);
   });
 });
 
@@ -393,12 +394,13 @@ describe('parseConfig: routes', () => {
     expect(problems.join('\n')).toContain('BFF_ROUTES["/bff"]');
   });
 
-  // BUG: a target ending in an empty query `?` or empty fragment `#` passes validation
-  // (URL#search and URL#hash are '' for them) and is kept verbatim, so upstream URLs become
-  // e.g. `http://127.0.0.1:4000/api?/users` — every proxied path lands on /api.
-  it.fails('refuses a target with an empty query or fragment delimiter', () => {
+  // Regression: an empty `?`/`#` used to pass (URL#search/#hash are '') and was kept verbatim,
+  // so upstream URLs became e.g. `http://127.0.0.1:4000/api?/users`.
+  it('refuses a target with an empty query or fragment delimiter', () => {
     expect(routeProblems({ '/api': 'http://127.0.0.1:4000/api?' })).toHaveLength(1);
     expect(routeProblems({ '/api': 'http://127.0.0.1:4000/api#' })).toHaveLength(1);
+    expect(routeProblems({ '/api': 'http://127.0.0.1:4000/api/?' })).toHaveLength(1);
+    expect(routeProblems({ '/api': 'http://127.0.0.1:4000?' })).toHaveLength(1);
   });
 });
 

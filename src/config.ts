@@ -138,7 +138,7 @@ export function parseConfig(env: ConfigEnv): BffConfig {
 function parseIssuer(value: string, problems: string[]): URL | undefined {
   if (value === '') return undefined;
   const url = URL.canParse(value) ? new URL(value) : undefined;
-  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash) {
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || /[?#]/.test(value)) {
     problems.push('BFF_ISSUER must be an absolute https URL without credentials, query or fragment');
     return undefined;
   }
@@ -152,7 +152,7 @@ function parseIssuer(value: string, problems: string[]): URL | undefined {
 function parsePublicUrl(value: string, problems: string[]): string {
   if (value === '') return '';
   const url = URL.canParse(value) ? new URL(value) : undefined;
-  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || /[?#]/.test(value) || (url.pathname !== '/' && url.pathname !== '')) {
     problems.push('BFF_PUBLIC_URL must be an origin: scheme, host and optional port, with no path, query or fragment');
     return '';
   }
@@ -230,7 +230,7 @@ function parseRoutes(value: string, basePath: string, problems: string[]): Route
       continue;
     }
     const target = typeof rawTarget === 'string' && URL.canParse(rawTarget) ? new URL(rawTarget) : undefined;
-    if (!target || (target.protocol !== 'http:' && target.protocol !== 'https:') || target.username || target.password || target.search || target.hash) {
+    if (!target || (target.protocol !== 'http:' && target.protocol !== 'https:') || target.username || target.password || /[?#]/.test(String(rawTarget))) {
       problems.push(`${label}: the target must be an absolute http(s) URL without credentials, query or fragment`);
       continue;
     }
@@ -248,7 +248,7 @@ function parseAllowedOrigins(value: string | undefined, publicOrigin: string, pr
   const origins = publicOrigin ? [publicOrigin] : [];
   for (const entry of (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
     const url = URL.canParse(entry) ? new URL(entry) : undefined;
-    if (!url || url.origin === 'null' || url.origin !== entry.replace(/\/$/, '')) {
+    if (!url || url.origin === 'null' || url.origin !== entry.replace(/\/$/, '') || url.hostname.includes('*')) {
       problems.push(`BFF_ALLOWED_ORIGINS: ${JSON.stringify(entry.slice(0, 100))} is not an exact origin such as https://app.example.com`);
       continue;
     }

@@ -40,5 +40,8 @@ export function safeReturnTo(value: string | null | undefined, origin: string, m
     return '/';
   }
   if (resolved.origin !== origin) return '/';
-  return `${resolved.pathname}${resolved.search}${resolved.hash}`;
+  const path = `${resolved.pathname}${resolved.search}${resolved.hash}`;
+  // Dot-segment removal can turn `/..//evil.com` into the protocol-relative `//evil.com`.
+  if (path.startsWith('//') || path.includes('\\')) return '/';
+  return path;
 }

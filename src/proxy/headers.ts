@@ -14,10 +14,18 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-aut
  */
 const STRIPPED_REQUEST_HEADERS = ['cookie', 'authorization', 'forwarded', 'x-csrf', 'x-real-ip', 'x-client-ip', 'true-client-ip', 'cf-connecting-ip', 'host'];
 
-/** Removes hop-by-hop headers, including those the `Connection` header names. */
+/** An RFC 9110 token: the only thing a `Connection` list item may name. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Removes hop-by-hop headers, including those the `Connection` header names (empty or invalid items ignored). */
 export function stripHopByHopHeaders(headers: Headers): void {
   const named = headers.get('connection');
-  if (named) for (const name of named.split(',')) headers.delete(name.trim());
+  if (named) {
+    for (const item of named.split(',')) {
+      const name = item.trim();
+      if (HEADER_NAME.test(name)) headers.delete(name);
+    }
+  }
   for (const name of HOP_BY_HOP) headers.delete(name);
 }
 
@@ -58,7 +66,11 @@ export function filterUpstreamResponseHeaders(upstream: Headers, route: RouteCon
   return headers;
 }
 
-/** Finds the route for a path: the longest prefix that matches at a segment boundary. */
+/**
+ * Finds the route for a path: the first prefix that matches at a segment
+ * boundary. `parseConfig` sorts routes longest prefix first, so the first
+ * match is the longest.
+ */
 export function matchRoute(routes: readonly RouteConfig[], pathname: string): RouteConfig | undefined {
   return routes.find((route) => pathname === route.prefix || pathname.startsWith(`${route.prefix}/`));
 }

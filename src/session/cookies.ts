@@ -68,6 +68,8 @@ export function chunkedSetCookies(name: string, value: string, options: { sameSi
   const longestName = chunkName(name, MAX_SESSION_CHUNKS - 1);
   const overhead = serialize(longestName, '', opts).length;
   const chunkSize = MAX_SET_COOKIE_LINE - overhead;
+  // Sealed values are ASCII cookie-safe; anything else would be percent-encoded and could overflow a line.
+  if (!/^[\w.*~-]*$/.test(value)) throw new RangeError('cookie value must be a sealed (cookie-safe ASCII) string');
   const chunks: string[] = [];
   for (let i = 0; i < value.length; i += chunkSize) chunks.push(value.slice(i, i + chunkSize));
   if (chunks.length === 0) chunks.push('');
