@@ -410,7 +410,7 @@ describe('parseConfig: allowed origins', () => {
     expect(c.allowedOrigins).toEqual(['https://app.example.com', 'https://admin.example.com', 'http://localhost:5173']);
   });
 
-  it.each(['https://admin.example.com/path', '*', 'null', 'file:///etc/passwd', 'admin.example.com', 'https://admin.example.com?x', 'HTTPS://ADMIN.EXAMPLE.COM'])(
+  it.each(['https://admin.example.com/path', '*', 'null', 'file:///etc/passwd', 'admin.example.com', 'https://admin.example.com?x', 'HTTPS://ADMIN.EXAMPLE.COM', 'https://*.example.com'])(
     'refuses %s',
     (origin) => {
       const problems = problemsOf(env({ BFF_ALLOWED_ORIGINS: `https://ok.example.com,${origin}` }));

@@ -310,3 +310,9 @@ describe('parseCookieHeader', () => {
     expect(parsed['a']).toBe('1');
   });
 });
+
+describe('chunkedSetCookies refuses values that would be percent-encoded', () => {
+  it.each(['a b', 'é', 'a;b', 'a,b', '"x"'])('%j → RangeError (the 4096-byte budget assumes cookie-safe ASCII)', (value) => {
+    expect(() => chunkedSetCookies(SESSION_COOKIE, value, { sameSite: 'Strict', maxAgeSeconds: 60, existingChunks: 0 })).toThrow(RangeError);
+  });
+});
