@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startDevStack, type DevStack } from '../../dev/stack.js';
 import { loginThroughIdp, TestBrowser } from '../support/browser.js';
-import { bffCookieNames, CSRF, recordingLogger, sessionInBrowser, testClock } from '../support/harness.js';
+import { bffCookieNames, CSRF, recordingLogger, revokeAtIdp, sessionInBrowser, testClock } from '../support/harness.js';
 
 const clock = testClock();
 const logger = recordingLogger();
@@ -92,12 +92,7 @@ describe('refresh refused by the IdP', () => {
   it('invalid_grant → 401 session_expired, every session cookie cleared, no upstream call', async () => {
     const browser = await sessionExpiringIn(30);
     const session = await sessionInBrowser(browser, stack, nowSeconds());
-    const revoke = await fetch(`${stack.idp.issuer}/token/revocation`, {
-      method: 'POST',
-      headers: { authorization: `Basic ${btoa(`${stack.env.BFF_CLIENT_ID}:${stack.env.BFF_CLIENT_SECRET}`)}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: session!.rt!, token_type_hint: 'refresh_token' }),
-    });
-    expect(revoke.status).toBe(200);
+    expect((await revokeAtIdp(stack, session!.rt!)).status).toBe(200);
     const res = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
     expect(res.status).toBe(401);
     expect((await res.json()).code).toBe('session_expired');
@@ -108,11 +103,7 @@ describe('refresh refused by the IdP', () => {
   it('POST /bff/refresh with a revoked grant → 401 session_expired and cleared cookies', async () => {
     const browser = await sessionExpiringIn(200);
     const session = await sessionInBrowser(browser, stack, nowSeconds());
-    await fetch(`${stack.idp.issuer}/token/revocation`, {
-      method: 'POST',
-      headers: { authorization: `Basic ${btoa(`${stack.env.BFF_CLIENT_ID}:${stack.env.BFF_CLIENT_SECRET}`)}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: session!.rt! }),
-    });
+    expect((await revokeAtIdp(stack, session!.rt!)).status).toBe(200);
     const res = await browser.fetch(`${stack.bffUrl}/bff/refresh`, { method: 'POST', headers: CSRF });
     expect(res.status).toBe(401);
     expect((await res.json()).code).toBe('session_expired');

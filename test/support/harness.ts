@@ -76,3 +76,12 @@ export async function authorizeUntilCallback(browser: TestBrowser, bffUrl: strin
   if (!callback) throw new Error('the login flow never reached the callback');
   return callback;
 }
+
+/** Revokes a token at the dev IdP with the BFF's client credentials (as an admin or the user elsewhere would). */
+export async function revokeAtIdp(stack: DevStack, token: string): Promise<Response> {
+  return fetch(`${stack.idp.issuer}/token/revocation`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${btoa(`${stack.env.BFF_CLIENT_ID}:${stack.env.BFF_CLIENT_SECRET}`)}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }),
+  });
+}
