@@ -4,10 +4,9 @@
  * integration tests (ephemeral ports, one stack per test file).
  */
 import { randomBytes } from 'node:crypto';
-import { createBff } from '../src/app.js';
 import { parseConfig } from '../src/config.js';
 import type { BffDeps } from '../src/runtime.js';
-import { nodeClientAddress, serveNode, type NodeFetchHandler, type RunningNodeServer } from '../src/node.js';
+import { createNodeBff, serveNode, type NodeFetchHandler, type RunningNodeServer } from '../src/node.js';
 import { startExampleApi, type ExampleApi } from './api.js';
 import { startDevIdp, type DevIdp, type DevIdpOptions } from './idp.js';
 
@@ -73,7 +72,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     ...options.env,
   };
   try {
-    const app = createBff(parseConfig(env), { clientAddress: nodeClientAddress, ...options.deps });
+    const app = createNodeBff(parseConfig(env), options.deps);
     handler = app.fetch;
   } catch (error) {
     await Promise.all([bff.close(), idp.close(), api.close()]);

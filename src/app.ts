@@ -12,6 +12,7 @@ import { loginRoutes } from './routes/login.js';
 import { logoutRoutes } from './routes/logout.js';
 import { proxyHandler } from './routes/proxy.js';
 import { sessionRoutes } from './routes/session.js';
+import { spaHandler } from './static/spa.js';
 
 /**
  * Builds the BFF app from a validated configuration (see `parseConfig`).
@@ -56,6 +57,9 @@ export function createBff(config: BffConfig, deps: BffDeps = {}): Hono {
       app.all(path, handler);
     }
   }
+
+  // Last, so BFF endpoints and proxied routes always win over files.
+  if (deps.assets) app.get('*', spaHandler(deps.assets, { contentSecurityPolicy: config.contentSecurityPolicy }));
 
   app.notFound(() => problemResponse(new BffError('route_not_found')));
   app.onError((error) => handleError(runtime, error));

@@ -4,6 +4,7 @@
  * request, with one error that names every bad key (and never a secret).
  */
 import { BffError } from './errors.js';
+import { DEFAULT_CSP } from './static/spa.js';
 import { isLoopbackHost } from './url.js';
 
 /** One proxied route: requests under `prefix` go to `target`. */
@@ -52,6 +53,10 @@ export interface BffConfig {
   readonly sessionMaxAgeSeconds: number;
   /** Refresh the access token when it expires within this many seconds. @default 60 */
   readonly refreshLeewaySeconds: number;
+  /** Folder of the built SPA to serve (Node adapter), with fallback to its index.html. @default none */
+  readonly staticDir: string | undefined;
+  /** Content-Security-Policy of the served SPA document. @default DEFAULT_CSP (same-origin only) */
+  readonly contentSecurityPolicy: string;
 }
 
 /** Environment-style input of {@link parseConfig}. */
@@ -112,6 +117,9 @@ export function parseConfig(env: ConfigEnv): BffConfig {
   const idpTimeoutMs = parseInteger('BFF_IDP_TIMEOUT_MS', read('BFF_IDP_TIMEOUT_MS'), 5000, 100, 120_000, problems);
   const upstreamTimeoutMs = parseInteger('BFF_UPSTREAM_TIMEOUT_MS', read('BFF_UPSTREAM_TIMEOUT_MS'), 30_000, 100, 600_000, problems);
 
+  const staticDir = read('BFF_STATIC_DIR');
+  const contentSecurityPolicy = parseCsp(read('BFF_CONTENT_SECURITY_POLICY'), problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze({
     issuer: value('BFF_ISSUER'),
@@ -132,6 +140,8 @@ export function parseConfig(env: ConfigEnv): BffConfig {
     upstreamTimeoutMs,
     sessionMaxAgeSeconds: SESSION_MAX_AGE_SECONDS,
     refreshLeewaySeconds: 60,
+    staticDir,
+    contentSecurityPolicy,
   });
 }
 
@@ -272,6 +282,15 @@ function parseAlg(value: string | undefined, problems: string[]): string | undef
   if (!/^(RS|PS|ES)(256|384|512)$|^EdDSA$|^Ed25519$/.test(value)) {
     problems.push('BFF_ID_TOKEN_SIGNING_ALG must be an asymmetric JWS algorithm such as RS256, PS256, ES256 or EdDSA');
     return undefined;
+  }
+  return value;
+}
+
+function parseCsp(value: string | undefined, problems: string[]): string {
+  if (value === undefined) return DEFAULT_CSP;
+  if (/[\r\n]/.test(value) || !/^[\x20-\x7e]+$/.test(value)) {
+    problems.push('BFF_CONTENT_SECURITY_POLICY must be a single line of printable ASCII');
+    return DEFAULT_CSP;
   }
   return value;
 }

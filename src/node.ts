@@ -8,7 +8,12 @@ import type { Server } from 'node:http';
 import type { Context } from 'hono';
 import { serve, type Http2Bindings, type HttpBindings } from '@hono/node-server';
 import { createBff } from './app.js';
-import { parseConfig, type ConfigEnv } from './config.js';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Hono } from 'hono';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { ConfigError, parseConfig, type BffConfig, type ConfigEnv } from './config.js';
+import type { AssetFetcher } from './static/spa.js';
 import type { BffDeps } from './runtime.js';
 import { createConsoleLogger } from './log.js';
 
@@ -74,8 +79,28 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const env = options.env ?? process.env;
   const host = options.host ?? (env.HOST?.trim() || '127.0.0.1');
   const port = options.port ?? parsePort(env.PORT);
-  const app = createBff(parseConfig(env), { clientAddress: nodeClientAddress, ...options.deps });
+  const app = createNodeBff(parseConfig(env), options.deps);
   return serveNode(app.fetch, { host, port });
+}
+
+/** `createBff` with the Node defaults: socket client address, and the SPA folder when `BFF_STATIC_DIR` is set. */
+export function createNodeBff(config: BffConfig, deps: BffDeps = {}): Hono {
+  const assets = config.staticDir === undefined ? undefined : nodeAssetFetcher(config.staticDir);
+  return createBff(config, { clientAddress: nodeClientAddress, ...(assets ? { assets } : {}), ...deps });
+}
+
+/**
+ * Serves a folder as an {@link AssetFetcher} (404 when a file is absent),
+ * with `@hono/node-server`'s static middleware (which refuses traversal).
+ *
+ * @throws {ConfigError} naming BFF_STATIC_DIR when the folder has no index.html.
+ */
+export function nodeAssetFetcher(folder: string): AssetFetcher {
+  const root = resolve(folder);
+  if (!existsSync(join(root, 'index.html'))) throw new ConfigError([`BFF_STATIC_DIR: no index.html in ${root} (build the SPA first)`]);
+  const files = new Hono();
+  files.use('*', serveStatic({ root }));
+  return { fetch: async (request) => files.fetch(request) };
 }
 
 function parsePort(value: string | undefined): number {

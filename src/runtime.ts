@@ -10,6 +10,7 @@ import { createConsoleLogger, type Logger } from './log.js';
 import { createDiscovery, type Discovery } from './oidc/discovery.js';
 import { createRefresher, type Refresher } from './session/refresh.js';
 import { createSealer, type Sealer } from './session/seal.js';
+import type { AssetFetcher } from './static/spa.js';
 
 /** Dependencies a runtime adapter or a test may inject into {@link createBff}. */
 export interface BffDeps {
@@ -25,6 +26,8 @@ export interface BffDeps {
   logger?: Logger;
   /** The client's address (for X-Forwarded-For), as the runtime knows it. @default none */
   clientAddress?: (c: Context) => string | undefined;
+  /** Static files of the SPA (a folder on Node, the ASSETS binding on Workers); served with SPA fallback. @default none */
+  assets?: AssetFetcher;
 }
 
 /** Everything a route handler needs. */
