@@ -18,6 +18,8 @@ export interface DevStackOptions {
   idpPort?: number;
   /** Host name browsers use for the BFF (bound on 127.0.0.1 either way). @default "localhost" */
   publicHost?: string;
+  /** Public URL browsers use, when it is not the BFF's own port (e.g. the Vite dev server proxying to it). */
+  publicUrl?: string;
   /** Extra or overriding BFF environment variables. */
   env?: Record<string, string | undefined>;
   /** Dependencies for the BFF (fetch, clock, logger). */
@@ -51,7 +53,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   // The BFF listens first: the IdP must know its redirect URI, which contains the port.
   let handler: NodeFetchHandler = () => new Response('starting', { status: 503 });
   const bff = await serveNode((request, env) => handler(request, env), { host: '127.0.0.1', port: options.bffPort ?? 0 });
-  const bffUrl = `http://${publicHost}:${bff.port}`;
+  const bffUrl = options.publicUrl ?? `http://${publicHost}:${bff.port}`;
   const basePath = options.env?.BFF_BASE_PATH ?? '/bff';
   const clientSecret = randomBytes(32).toString('base64url');
   const idp = await startDevIdp({

@@ -1,19 +1,29 @@
 /**
- * `npm start`: the whole local stack on loopback, no external account needed.
+ * `npm start` / `npm run dev`: the whole local stack on loopback, no external
+ * account needed.
  *
  *   dev IdP (oidc-provider)  http://127.0.0.1:4100   users alice/alice, bob/bob
  *   example API              http://127.0.0.1:4000   JWT-protected, /api/me, /api/notes
- *   BFF                      http://localhost:3000   /bff/login, /bff/session, /api/* proxied
+ *   BFF + example SPA        http://localhost:3000   /bff/*, /api/* proxied, the SPA at /
+ *
+ * `--vite` (npm run dev) also starts Vite's dev server on http://localhost:5173
+ * with hot reload, proxying /bff and /api to the BFF; browsers then use 5173.
  *
  * With BFF_ISSUER set, only the BFF starts, configured from the environment
  * exactly like the `hono-bff` bin (point it at a real IdP).
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../src/config.js';
 import { createConsoleLogger } from '../src/log.js';
 import { startNodeServer } from '../src/node.js';
 import { startDevStack } from './stack.js';
 
 const logger = createConsoleLogger('info');
+const SPA_DIST = fileURLToPath(new URL('../example-spa/dist', import.meta.url));
+const SPA_CONFIG = fileURLToPath(new URL('../example-spa/vite.config.ts', import.meta.url));
+const withVite = process.argv.includes('--vite');
+
 const port = (name: string, fallback: number): number => {
   const value = process.env[name];
   return value && /^\d+$/.test(value) ? Number(value) : fallback;
@@ -26,27 +36,45 @@ async function main(): Promise<void> {
     onShutdown(() => running.close());
     return;
   }
+  const vitePort = port('VITE_PORT', 5173);
+  const serveSpa = !withVite && existsSync(`${SPA_DIST}/index.html`);
   const stack = await startDevStack({
     bffPort: port('PORT', 3000),
     apiPort: port('API_PORT', 4000),
     idpPort: port('IDP_PORT', 4100),
+    ...(withVite ? { publicUrl: `http://localhost:${vitePort}` } : {}),
+    env: serveSpa ? { BFF_STATIC_DIR: SPA_DIST } : {},
     deps: { logger },
   });
+  let closeVite = async () => {};
+  if (withVite) {
+    const { createServer } = await import('vite');
+    const vite = await createServer({ configFile: SPA_CONFIG, server: { port: vitePort, proxy: proxyTo(stack.bff.url) } });
+    await vite.listen();
+    closeVite = () => vite.close();
+  }
   console.log(
     [
       '',
       'hono-bff local stack (loopback only)',
-      `  BFF + SPA     ${stack.bffUrl}            open this in a browser`,
-      `  log in        ${stack.bffUrl}/bff/login   user alice / password alice (or bob / bob)`,
-      `  session       ${stack.bffUrl}/bff/session (needs header x-csrf: 1)`,
-      `  API via BFF   ${stack.bffUrl}/api/me      (needs header x-csrf: 1)`,
+      `  SPA + BFF     ${stack.bffUrl}            open this in a browser${withVite ? ' (Vite dev server, hot reload)' : serveSpa ? '' : ' (SPA not built: run npm run build:spa)'}`,
+      `  log in        user alice / password alice (or bob / bob)`,
+      `  BFF           ${stack.bff.url}/bff/…   API via BFF: ${stack.bffUrl}/api/me (header x-csrf: 1)`,
       `  dev IdP       ${stack.idp.issuer}`,
       `  example API   ${stack.api.url}/api`,
       '  secrets are random per start: sessions end when the stack restarts. Ctrl-C stops everything.',
       '',
     ].join('\n'),
   );
-  onShutdown(() => stack.close());
+  onShutdown(async () => {
+    await closeVite();
+    await stack.close();
+  });
+}
+
+/** Vite proxy rules: the BFF's paths go to the BFF, keeping the browser's Host. */
+function proxyTo(target: string) {
+  return Object.fromEntries(['/bff', '/api'].map((path) => [path, { target, changeOrigin: false }]));
 }
 
 function onShutdown(close: () => Promise<void>): void {
