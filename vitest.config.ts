@@ -1,12 +1,34 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three projects: unit and Node-only tests; the shared integration suite
+ * against the BFF on Node; the same files against the Worker in workerd.
+ */
+const integration = ['test/integration/**/*.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'dev/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    // Integration files each start their own IdP, API and BFF on ephemeral ports.
-    fileParallelism: true,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['src/**/*.test.ts', 'dev/**/*.test.ts', 'test/support/**/*.test.ts', 'test/node/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: { name: 'node', include: integration, env: { BFF_TARGET: 'node' } },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'workerd',
+          include: integration,
+          env: { BFF_TARGET: 'workerd', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+          globalSetup: ['test/support/build-worker.ts'],
+        },
+      },
+    ],
   },
 });

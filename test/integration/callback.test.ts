@@ -5,16 +5,14 @@
  * `/?bff_error=<code>`, set no session and consume the transaction.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startDevStack, type DevStack } from '../../dev/stack.js';
+import { startTarget, type Target } from '../support/target.js';
 import { loginThroughIdp, TestBrowser } from '../support/browser.js';
-import { authorizeUntilCallback, bffCookieNames, CSRF, recordingLogger, testClock } from '../support/harness.js';
+import { authorizeUntilCallback, bffCookieNames, CSRF } from '../support/harness.js';
 
-const clock = testClock();
-const logger = recordingLogger();
-let stack: DevStack;
+let stack: Target;
 
 beforeAll(async () => {
-  stack = await startDevStack({ deps: { logger, now: clock.now } });
+  stack = await startTarget();
 });
 afterAll(async () => {
   await stack?.close();
@@ -116,17 +114,17 @@ describe('callback', () => {
     const res = await browser.fetch(error);
     expectLoginFailure(res);
     expect(await res.text()).toBe('');
-    expect(logger.lines.join('\n')).not.toContain('<script>');
+    expect((await stack.logLines()).join('\n')).not.toContain('<script>');
   });
 
   it('after the transaction is older than 10 minutes → login_failed, no token request', async () => {
     const browser = new TestBrowser();
     const callback = await authorizeUntilCallback(browser, stack.bffUrl);
-    clock.advance(601);
+    await stack.advanceClock(601);
     try {
       expectLoginFailure(await browser.fetch(callback));
     } finally {
-      clock.advance(-601);
+      await stack.advanceClock(-601);
     }
     expect(stack.idp.tokenEndpointHits()).toBe(0);
   });
@@ -147,7 +145,7 @@ describe('callback', () => {
     const browser = new TestBrowser();
     await loginThroughIdp(browser, stack.bffUrl);
     for (let i = 0; i < 12; i++) {
-      clock.advance(1);
+      await stack.advanceClock(1);
       const res = await browser.fetch(`${stack.bffUrl}/bff/login`);
       expect(res.status).toBe(302);
     }
@@ -160,19 +158,17 @@ describe('callback', () => {
 
 describe('login while the IdP is unreachable', () => {
   it('redirects to /?bff_error=idp_unavailable and recovers once the IdP answers', async () => {
-    let idpDown = true;
-    const localClock = testClock();
-    const down = await startDevStack({
-      deps: { logger, now: localClock.now, idpFetch: (input, init) => (idpDown ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init)) },
-    });
+    const down = await startTarget();
     try {
+      await down.setIdpDown(true);
       const browser = new TestBrowser();
       const res = await browser.fetch(`${down.bffUrl}/bff/login`);
       expect(res.status).toBe(302);
       expect(res.headers.get('location')).toBe(`${down.bffUrl}/?bff_error=idp_unavailable`);
       expect(res.headers.getSetCookie()).toEqual([]);
-      idpDown = false;
-      localClock.advance(2);
+      await down.setIdpDown(false);
+      // Past the short hold during which a failed discovery is not retried.
+      await down.advanceClock(2);
       const { finalUrl } = await loginThroughIdp(browser, down.bffUrl, { returnTo: '/back' });
       expect(finalUrl).toBe(`${down.bffUrl}/back`);
     } finally {

@@ -4,15 +4,14 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
-import { startDevStack, type DevStack } from '../../dev/stack.js';
+import { startTarget, type Target } from '../support/target.js';
 import { completeIdpLogout, loginThroughIdp, TestBrowser } from '../support/browser.js';
-import { bffCookieNames, CSRF, recordingLogger, sessionInBrowser, tokensOf } from '../support/harness.js';
+import { bffCookieNames, CSRF, sessionInBrowser, tokensOf } from '../support/harness.js';
 
-const logger = recordingLogger();
-let stack: DevStack;
+let stack: Target;
 
 beforeAll(async () => {
-  stack = await startDevStack({ deps: { logger } });
+  stack = await startTarget();
 });
 afterAll(async () => {
   await stack?.close();
@@ -112,7 +111,7 @@ describe('login → session → proxy → refresh → logout', () => {
 
     // No token, cookie value or secret ever reached a log line.
     const secrets = [...tokens, afterRefresh!.at, afterRefresh!.rt!, stack.env.BFF_CLIENT_SECRET!, stack.env.BFF_SESSION_SECRET!];
-    const logText = logger.lines.join('\n');
+    const logText = (await stack.logLines()).join('\n');
     for (const secret of secrets) expect(logText).not.toContain(secret);
     expect(logText).toContain('login.succeeded');
   });

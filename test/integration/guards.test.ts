@@ -5,18 +5,17 @@
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startDevStack, type DevStack } from '../../dev/stack.js';
-import { silentLogger } from '../../src/log.js';
+import { startTarget, type Target } from '../support/target.js';
 import { createSealer } from '../../src/session/seal.js';
 import { loginThroughIdp, TestBrowser } from '../support/browser.js';
 import { CSRF } from '../support/harness.js';
 
-let stack: DevStack;
+let stack: Target;
 let browser: TestBrowser;
 let sessionCookie: string;
 
 beforeAll(async () => {
-  stack = await startDevStack({ deps: { logger: silentLogger }, env: { BFF_ALLOWED_ORIGINS: 'https://admin.example.test' } });
+  stack = await startTarget({ env: { BFF_ALLOWED_ORIGINS: 'https://admin.example.test' } });
   browser = new TestBrowser();
   await loginThroughIdp(browser, stack.bffUrl);
   sessionCookie = await browser.cookieHeader(stack.bffUrl);
@@ -32,7 +31,7 @@ beforeEach(() => {
 /** A GET with the path sent byte for byte (fetch would normalise it first). */
 function rawGet(path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: stack.bff.port, path, headers: { ...headers, host: new URL(stack.bffUrl).host } }, (res) => {
+    const req = request({ host: '127.0.0.1', port: stack.bffPort, path, headers: { ...headers, host: new URL(stack.bffUrl).host } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));

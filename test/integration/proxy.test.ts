@@ -6,12 +6,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startDevStack, type DevStack } from '../../dev/stack.js';
+import { startTarget, type Target } from '../support/target.js';
 import { loginThroughIdp, TestBrowser } from '../support/browser.js';
-import { CSRF, recordingLogger, sessionInBrowser } from '../support/harness.js';
+import { CSRF, sessionInBrowser } from '../support/harness.js';
 
-const logger = recordingLogger();
-let stack: DevStack;
+let stack: Target;
 let browser: TestBrowser;
 let silent: Server;
 let silentHits = 0;
@@ -23,7 +22,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const silentPort = (silent.address() as AddressInfo).port;
-  stack = await startDevStackWithRoutes(silentPort);
+  stack = await startTargetWithRoutes(silentPort);
   browser = new TestBrowser();
   await loginThroughIdp(browser, stack.bffUrl);
 });
@@ -36,9 +35,8 @@ beforeEach(() => {
   stack.api.resetRequests();
 });
 
-async function startDevStackWithRoutes(silentPort: number): Promise<DevStack> {
-  return startDevStack({
-    deps: { logger },
+async function startTargetWithRoutes(silentPort: number): Promise<Target> {
+  return startTarget({
     apiRoutes: (apiUrl: string) => ({
       '/api': `${apiUrl}/api`,
       '/v2/things': `${apiUrl}/api`,
@@ -106,7 +104,7 @@ describe('upstream answers', () => {
     expect(res.status).toBe(502);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect((await res.json()).code).toBe('upstream_unavailable');
-    expect(logger.lines.some((l) => l.includes('"event":"proxy.failed"') && l.includes('"domain":"upstream"') && l.includes('"route":"/down"'))).toBe(true);
+    expect((await stack.logLines()).some((l) => l.includes('"event":"proxy.failed"') && l.includes('"domain":"upstream"') && l.includes('"route":"/down"'))).toBe(true);
   });
 
   it('upstream not answering within BFF_UPSTREAM_TIMEOUT_MS → 504 upstream_timeout', async () => {

@@ -6,42 +6,37 @@
  * injected clock, never by sleeping.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startDevStack, type DevStack } from '../../dev/stack.js';
+import { startTarget, type Target } from '../support/target.js';
 import { loginThroughIdp, TestBrowser } from '../support/browser.js';
-import { bffCookieNames, CSRF, recordingLogger, revokeAtIdp, sessionInBrowser, testClock } from '../support/harness.js';
+import { bffCookieNames, CSRF, revokeAtIdp, sessionInBrowser } from '../support/harness.js';
 
-const clock = testClock();
-const logger = recordingLogger();
-let idpDown = false;
-let stack: DevStack;
+let stack: Target;
+/** The BFF's clock runs this many seconds ahead of real time (moved by `advance`). */
+let offset = 0;
+const advance = async (seconds: number) => {
+  offset += seconds;
+  await stack.advanceClock(seconds);
+};
+const nowSeconds = () => Math.floor(Date.now() / 1000) + offset;
 
 beforeAll(async () => {
-  stack = await startDevStack({
-    idp: { rotateRefreshTokens: true, accessTokenTtlSeconds: 300 },
-    deps: {
-      logger,
-      now: clock.now,
-      idpFetch: (input, init) => (idpDown ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init)),
-    },
-  });
+  stack = await startTarget({ idp: { rotateRefreshTokens: true, accessTokenTtlSeconds: 300 } });
 });
 afterAll(async () => {
   await stack?.close();
 });
-beforeEach(() => {
-  idpDown = false;
+beforeEach(async () => {
+  await stack.setIdpDown(false);
   stack.idp.resetHits();
   stack.api.resetRequests();
 });
-
-const nowSeconds = () => Math.floor(clock.now() / 1000);
 
 /** Logs in a fresh browser and moves the clock so its access token expires in `remaining` seconds. */
 async function sessionExpiringIn(remaining: number): Promise<TestBrowser> {
   const browser = new TestBrowser();
   await loginThroughIdp(browser, stack.bffUrl);
   const session = await sessionInBrowser(browser, stack, nowSeconds());
-  clock.advance(session!.atExp! - nowSeconds() - remaining);
+  await advance(session!.atExp! - nowSeconds() - remaining);
   stack.idp.resetHits();
   return browser;
 }
@@ -115,13 +110,13 @@ describe('IdP outage during refresh', () => {
   it('keeps proxying with a still-valid token, answers 503 once it expired, and recovers without a new login', async () => {
     const browser = await sessionExpiringIn(30);
     const original = await browser.cookieHeader(stack.bffUrl);
-    idpDown = true;
+    await stack.setIdpDown(true);
 
     const stillValid = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
     expect(stillValid.status).toBe(200);
     expect(stillValid.headers.getSetCookie()).toEqual([]);
 
-    clock.advance(60);
+    await advance(60);
     const expired = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
     expect(expired.status).toBe(503);
     expect((await expired.json()).code).toBe('idp_unavailable');
@@ -134,7 +129,7 @@ describe('IdP outage during refresh', () => {
     expect(explicit.status).toBe(503);
     expect((await explicit.json()).code).toBe('idp_unavailable');
 
-    idpDown = false;
+    await stack.setIdpDown(false);
     const recovered = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
     expect(recovered.status).toBe(200);
     expect(stack.idp.tokenEndpointHits()).toBe(1);

@@ -7,7 +7,13 @@ import type { LogFields, Logger, LogLevel } from '../../src/log.js';
 import { parseCookieHeader } from '../../src/session/cookies.js';
 import { createSealer } from '../../src/session/seal.js';
 import { readSession, type SessionData } from '../../src/session/session.js';
-import type { DevStack } from '../../dev/stack.js';
+
+/** What the helpers need of a running stack (a Node dev stack or a test target). */
+export interface StackLike {
+  bffUrl: string;
+  env: Record<string, string | undefined>;
+  idp: { issuer: string };
+}
 import { loginThroughIdp, type TestBrowser } from './browser.js';
 
 /** Headers a SPA sends on every BFF call. */
@@ -36,7 +42,7 @@ export function testClock(): { now: () => number; advance(seconds: number): void
 }
 
 /** The session inside the browser's cookie, unsealed with the stack's secret (tests only). */
-export async function sessionInBrowser(browser: TestBrowser, stack: DevStack, nowSeconds = Math.floor(Date.now() / 1000)): Promise<SessionData | undefined> {
+export async function sessionInBrowser(browser: TestBrowser, stack: StackLike, nowSeconds = Math.floor(Date.now() / 1000)): Promise<SessionData | undefined> {
   const cookies = parseCookieHeader(await browser.cookieHeader(stack.bffUrl));
   const sealer = createSealer(stack.env.BFF_SESSION_SECRET!.split(','));
   const lookup = await readSession(cookies, sealer, nowSeconds);
@@ -44,7 +50,7 @@ export async function sessionInBrowser(browser: TestBrowser, stack: DevStack, no
 }
 
 /** Names of the BFF cookies the browser holds. */
-export async function bffCookieNames(browser: TestBrowser, stack: DevStack): Promise<string[]> {
+export async function bffCookieNames(browser: TestBrowser, stack: StackLike): Promise<string[]> {
   return (await browser.cookies(stack.bffUrl)).map((c) => c.key).filter((k) => k.startsWith('__Host-bff-')).sort();
 }
 
@@ -78,7 +84,7 @@ export async function authorizeUntilCallback(browser: TestBrowser, bffUrl: strin
 }
 
 /** Revokes a token at the dev IdP with the BFF's client credentials (as an admin or the user elsewhere would). */
-export async function revokeAtIdp(stack: DevStack, token: string): Promise<Response> {
+export async function revokeAtIdp(stack: StackLike, token: string): Promise<Response> {
   return fetch(`${stack.idp.issuer}/token/revocation`, {
     method: 'POST',
     headers: { authorization: `Basic ${btoa(`${stack.env.BFF_CLIENT_ID}:${stack.env.BFF_CLIENT_SECRET}`)}`, 'content-type': 'application/x-www-form-urlencoded' },

@@ -1,0 +1,154 @@
+/**
+ * The integration suite's target: the same BFF on Node (in-process) or in
+ * workerd (Miniflare, from the bundled Worker), chosen by BFF_TARGET. Tests
+ * talk to both through the same interface: URLs, the dev IdP and example
+ * API, and async knobs for the clock, the IdP connection and the logs.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Miniflare } from 'miniflare';
+import { startExampleApi, type ExampleApi } from '../../dev/api.js';
+import { startDevIdp, type DevIdp, type DevIdpOptions } from '../../dev/idp.js';
+import { DEV_API_RESOURCE, DEV_CLIENT_ID, startDevStack } from '../../dev/stack.js';
+import type { LogFields, LogLevel } from '../../src/log.js';
+
+/** Which runtime the BFF runs on. */
+export type TargetKind = 'node' | 'workerd';
+
+/** The runtime of this test run (vitest project env). */
+export const TARGET: TargetKind = process.env.BFF_TARGET === 'workerd' ? 'workerd' : 'node';
+
+/** The bundled test Worker (built by the workerd project's global setup). */
+export const WORKER_BUNDLE = fileURLToPath(new URL('../../.wrangler/test-worker/worker-test-entry.js', import.meta.url));
+
+/** Options of {@link startTarget}. */
+export interface TargetOptions {
+  /** Extra or overriding BFF environment variables. */
+  env?: Record<string, string | undefined>;
+  /** BFF_ROUTES as a function of the example API's URL. */
+  apiRoutes?: (apiUrl: string) => Record<string, string>;
+  /** Dev IdP knobs. */
+  idp?: Pick<DevIdpOptions, 'accessTokenTtlSeconds' | 'rotateRefreshTokens' | 'refreshTokenTtlSeconds'>;
+}
+
+/** A running BFF with its IdP and API. */
+export interface Target {
+  kind: TargetKind;
+  /** Public URL of the BFF (what browsers use). */
+  bffUrl: string;
+  /** Port the BFF listens on, on 127.0.0.1. */
+  bffPort: number;
+  idp: DevIdp;
+  api: ExampleApi;
+  /** The BFF's configuration variables (dev secrets: never print them). */
+  env: Record<string, string | undefined>;
+  /** Moves the BFF's clock forward (or back) by `seconds`. */
+  advanceClock(seconds: number): Promise<void>;
+  /** Makes every call from the BFF to the IdP fail as if the IdP were unreachable. */
+  setIdpDown(down: boolean): Promise<void>;
+  /** Every log line the BFF wrote, as JSON text. */
+  logLines(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** Starts the BFF on this run's target. */
+export function startTarget(options: TargetOptions = {}): Promise<Target> {
+  return TARGET === 'workerd' ? startWorkerTarget(options) : startNodeTarget(options);
+}
+
+async function startNodeTarget(options: TargetOptions): Promise<Target> {
+  let offsetMs = 0;
+  let idpDown = false;
+  const lines: string[] = [];
+  const stack = await startDevStack({
+    ...options,
+    deps: {
+      now: () => Date.now() + offsetMs,
+      idpFetch: (input, init) => (idpDown ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init)),
+      logger: { log: (level: LogLevel, event: string, fields?: LogFields) => lines.push(JSON.stringify({ level, event, ...fields })) },
+    },
+  });
+  return {
+    kind: 'node',
+    bffUrl: stack.bffUrl,
+    bffPort: stack.bff.port,
+    idp: stack.idp,
+    api: stack.api,
+    env: stack.env,
+    advanceClock: async (seconds) => {
+      offsetMs += seconds * 1000;
+    },
+    setIdpDown: async (down) => {
+      idpDown = down;
+    },
+    logLines: async () => [...lines],
+    close: () => stack.close(),
+  };
+}
+
+async function startWorkerTarget(options: TargetOptions): Promise<Target> {
+  const port = await freePort();
+  const bffUrl = `http://localhost:${port}`;
+  const basePath = options.env?.BFF_BASE_PATH ?? '/bff';
+  const clientSecret = randomBytes(32).toString('base64url');
+  const idp = await startDevIdp({
+    clients: [{ clientId: DEV_CLIENT_ID, clientSecret, redirectUris: [`${bffUrl}${basePath}/callback`], postLogoutRedirectUris: [`${bffUrl}/`] }],
+    resource: DEV_API_RESOURCE,
+    ...options.idp,
+  });
+  const api = await startExampleApi({ issuer: idp.issuer, audience: DEV_API_RESOURCE });
+  const env: Record<string, string | undefined> = {
+    BFF_ISSUER: idp.issuer,
+    BFF_CLIENT_ID: DEV_CLIENT_ID,
+    BFF_CLIENT_SECRET: clientSecret,
+    BFF_PUBLIC_URL: bffUrl,
+    BFF_SESSION_SECRET: randomBytes(32).toString('base64url'),
+    BFF_RESOURCE: DEV_API_RESOURCE,
+    BFF_ROUTES: JSON.stringify(options.apiRoutes?.(api.url) ?? { '/api': `${api.url}/api` }),
+    ...options.env,
+  };
+  const bindings = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: WORKER_BUNDLE,
+    compatibilityDate: '2026-04-26',
+    bindings,
+    host: '127.0.0.1',
+    port,
+  });
+  await mf.ready;
+  const control = async (path: string) => {
+    const res = await fetch(`http://127.0.0.1:${port}/__hono-bff-test/${path}`);
+    if (!res.ok) throw new Error(`worker control ${path} failed: ${res.status}`);
+    return res.json() as Promise<unknown>;
+  };
+  return {
+    kind: 'workerd',
+    bffUrl,
+    bffPort: port,
+    idp,
+    api,
+    env,
+    advanceClock: async (seconds) => {
+      await control(`clock?advance=${seconds}`);
+    },
+    setIdpDown: async (down) => {
+      await control(`idp?down=${down ? 1 : 0}`);
+    },
+    logLines: async () => (await control('logs')) as string[],
+    close: async () => {
+      await mf.dispose();
+      await Promise.all([idp.close(), api.close()]);
+    },
+  };
+}
+
+/** A free loopback port (the Worker's URL must be known before the IdP registers its redirect URI). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
