@@ -14,7 +14,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['src/**/*.test.ts', 'dev/**/*.test.ts', 'test/support/**/*.test.ts', 'test/node/**/*.test.ts'] },
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts', 'dev/**/*.test.ts', 'test/support/**/*.test.ts', 'test/node/**/*.test.ts'],
+          globalSetup: ['test/support/build-spa.ts'],
+        },
       },
       {
         extends: true,

@@ -18,6 +18,7 @@ const BUDGET = 64 * 1024;
 /** Bundles the Worker with wrangler and returns its raw and gzipped byte sizes. */
 export function measureWorkerSize(): { raw: number; gzipped: number } {
   if (!existsSync(join(ROOT, 'example-spa/dist/index.html'))) {
+    // wrangler.toml's [assets] directory must exist for the build.
     execFileSync('npm', ['run', 'build:spa', '--silent'], { cwd: ROOT, stdio: 'pipe' });
   }
   const outdir = mkdtempSync(join(tmpdir(), 'hono-bff-worker-'));

@@ -19,7 +19,8 @@ let output = '';
 beforeAll(async () => {
   const [workerPort, idpPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   bffUrl = `http://localhost:${workerPort}`;
-  child = spawn('npm', ['run', 'dev:worker', '--silent'], {
+  // The unit project's global setup built the SPA; start dev/worker.ts as `npm run dev:worker` does after its build.
+  child = spawn(process.execPath, ['--import', 'tsx', 'dev/worker.ts'], {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
