@@ -4,7 +4,9 @@ import { defineConfig } from 'vitest/config';
  * Three projects: unit and Node-only tests; the shared integration suite
  * against the BFF on Node; the same files against the Worker in workerd.
  */
-const integration = ['test/integration/**/*.test.ts'];
+const integration = ['test/integration/**/*.test.ts', 'test/security/**/*.test.ts'];
+/** The hostile IdP drives an in-process Node BFF: Node project only. */
+const nodeOnlyIntegration = ['test/security/hostile-idp/**'];
 
 export default defineConfig({
   test: {
@@ -29,6 +31,7 @@ export default defineConfig({
         test: {
           name: 'workerd',
           include: integration,
+          exclude: nodeOnlyIntegration,
           env: { BFF_TARGET: 'workerd', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
           globalSetup: ['test/support/build-worker.ts'],
         },

@@ -2,7 +2,7 @@
  * `createBff(config)`: the BFF as a Hono app, to serve alone or mount in an
  * existing Hono app (`app.route('/', createBff(config))`).
  */
-import { Hono } from 'hono';
+import { Hono, type Context, type Next } from 'hono';
 import { cors } from 'hono/cors';
 import type { BffConfig } from './config.js';
 import { BffError, problemResponse } from './errors.js';
@@ -37,7 +37,7 @@ export function createBff(config: BffConfig, deps: BffDeps = {}): Hono {
     maxAge: 600,
   });
 
-  app.use(`${base}/*`, corsPolicy);
+  app.use(`${base}/*`, corsPolicy, bffEndpointHeaders);
   app.get(`${base}/healthz`, function bffHealthz() {
     return Response.json({ status: 'ok' }, { headers: { 'cache-control': 'no-store' } });
   });
@@ -64,6 +64,17 @@ export function createBff(config: BffConfig, deps: BffDeps = {}): Hono {
   app.notFound(() => problemResponse(new BffError('route_not_found')));
   app.onError((error) => handleError(runtime, error));
   return app;
+}
+
+/**
+ * Headers on every BFF endpoint answer: never sniffed, never cached, and no
+ * Referer leaking the callback's code or state to third parties.
+ */
+async function bffEndpointHeaders(c: Context, next: Next): Promise<void> {
+  await next();
+  c.res.headers.set('x-content-type-options', 'nosniff');
+  c.res.headers.set('referrer-policy', 'no-referrer');
+  c.res.headers.set('cache-control', 'no-store');
 }
 
 /** The one place uncaught errors become responses: problem+json, never a stack or a token. */

@@ -313,9 +313,30 @@ describe('parseConfig: routes', () => {
   it('parses routes, removes trailing slashes and records the target origin', () => {
     const c = parseConfig(routesEnv({ '/api/': 'http://127.0.0.1:4000/api/', '/files': 'https://files.example.com/' }));
     expect(c.routes).toEqual([
-      { prefix: '/files', target: 'https://files.example.com', targetOrigin: 'https://files.example.com' },
-      { prefix: '/api', target: 'http://127.0.0.1:4000/api', targetOrigin: 'http://127.0.0.1:4000' },
+      { prefix: '/files', target: 'https://files.example.com', targetOrigin: 'https://files.example.com', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] },
+      { prefix: '/api', target: 'http://127.0.0.1:4000/api', targetOrigin: 'http://127.0.0.1:4000', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] },
     ]);
+  });
+
+  it('accepts the object form with per-route methods (HEAD follows GET)', () => {
+    const c = parseConfig(routesEnv({ '/ro': { target: 'https://ro.example.com', methods: ['get'] }, '/w': { target: 'https://w.example.com' } }));
+    expect(c.routes.find((r) => r.prefix === '/ro')?.methods).toEqual(['GET', 'HEAD']);
+    expect(c.routes.find((r) => r.prefix === '/w')?.methods).toEqual(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+  });
+
+  it.each([
+    [{ target: 'https://x.example.com', methods: ['TRACE'] }, /must not include TRACE/],
+    [{ target: 'https://x.example.com', methods: ['connect', 'GET'] }, /must not include CONNECT/],
+    [{ target: 'https://x.example.com', methods: [] }, /non-empty array/],
+    [{ target: 'https://x.example.com', methods: 'GET' }, /non-empty array/],
+    [{ target: 'https://x.example.com', colour: 'red' }, /unknown key/],
+    [{ methods: ['GET'] }, /target must be/],
+    [['https://x.example.com'], /must be an upstream URL or an object/],
+  ])('refuses the route object %j', (route, message) => {
+    const problems = problemsOf(routesEnv({ '/x': route }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^BFF_ROUTES\["\/x"\]/);
+    expect(problems[0]).toMatch(message);
   });
 
   it('sorts routes longest prefix first', () => {

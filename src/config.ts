@@ -15,7 +15,15 @@ export interface RouteConfig {
   readonly target: string;
   /** Origin of `target`, to recognise upstream redirects back to it. */
   readonly targetOrigin: string;
+  /** Methods the route forwards; others get 405. @default DEFAULT_ROUTE_METHODS */
+  readonly methods: readonly string[];
 }
+
+/** Methods a route forwards unless it lists its own. TRACE and CONNECT are never forwarded. */
+export const DEFAULT_ROUTE_METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+const FORBIDDEN_METHODS = new Set(['TRACE', 'TRACK', 'CONNECT']);
+/** Keys a route object may have. */
+const ROUTE_KEYS = new Set(['target', 'methods']);
 
 /** The validated, frozen configuration of one BFF. */
 export interface BffConfig {
@@ -49,6 +57,8 @@ export interface BffConfig {
   readonly idpTimeoutMs: number;
   /** Timeout until an upstream API answers with headers, in ms. @default 30000 */
   readonly upstreamTimeoutMs: number;
+  /** Largest request body forwarded upstream, in bytes; larger ones get 413. @default 10485760 (10 MiB) */
+  readonly maxBodyBytes: number;
   /** Hard session lifetime after login, in seconds. @default 604800 (7 days) */
   readonly sessionMaxAgeSeconds: number;
   /** Refresh the access token when it expires within this many seconds. @default 60 */
@@ -116,6 +126,7 @@ export function parseConfig(env: ConfigEnv): BffConfig {
   const idTokenSigningAlg = parseAlg(read('BFF_ID_TOKEN_SIGNING_ALG'), problems);
   const idpTimeoutMs = parseInteger('BFF_IDP_TIMEOUT_MS', read('BFF_IDP_TIMEOUT_MS'), 5000, 100, 120_000, problems);
   const upstreamTimeoutMs = parseInteger('BFF_UPSTREAM_TIMEOUT_MS', read('BFF_UPSTREAM_TIMEOUT_MS'), 30_000, 100, 600_000, problems);
+  const maxBodyBytes = parseInteger('BFF_MAX_BODY_BYTES', read('BFF_MAX_BODY_BYTES'), 10 * 1024 * 1024, 0, 1024 * 1024 * 1024, problems);
 
   const staticDir = read('BFF_STATIC_DIR');
   const contentSecurityPolicy = parseCsp(read('BFF_CONTENT_SECURITY_POLICY'), problems);
@@ -138,6 +149,7 @@ export function parseConfig(env: ConfigEnv): BffConfig {
     idTokenSigningAlg,
     idpTimeoutMs,
     upstreamTimeoutMs,
+    maxBodyBytes,
     sessionMaxAgeSeconds: SESSION_MAX_AGE_SECONDS,
     refreshLeewaySeconds: 60,
     staticDir,
@@ -239,14 +251,44 @@ function parseRoutes(value: string, basePath: string, problems: string[]): Route
       problems.push(`${label}: the prefix is listed twice`);
       continue;
     }
-    const target = typeof rawTarget === 'string' && URL.canParse(rawTarget) ? new URL(rawTarget) : undefined;
-    if (!target || (target.protocol !== 'http:' && target.protocol !== 'https:') || target.username || target.password || /[?#]/.test(String(rawTarget))) {
+    const spec = typeof rawTarget === 'string' ? { target: rawTarget } : rawTarget;
+    if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+      problems.push(`${label}: the value must be an upstream URL or an object {"target": URL, "methods": [...]}`);
+      continue;
+    }
+    const unknownKeys = Object.keys(spec).filter((key) => !ROUTE_KEYS.has(key));
+    if (unknownKeys.length > 0) {
+      problems.push(`${label}: unknown key(s) ${unknownKeys.map((k) => JSON.stringify(k.slice(0, 32))).join(', ')}`);
+      continue;
+    }
+    const rawUrl = (spec as { target?: unknown }).target;
+    const target = typeof rawUrl === 'string' && URL.canParse(rawUrl) ? new URL(rawUrl) : undefined;
+    if (!target || (target.protocol !== 'http:' && target.protocol !== 'https:') || target.username || target.password || /[?#]/.test(String(rawUrl))) {
       problems.push(`${label}: the target must be an absolute http(s) URL without credentials, query or fragment`);
       continue;
     }
-    routes.push({ prefix, target: target.href.replace(/\/+$/, ''), targetOrigin: target.origin });
+    const methods = parseMethods((spec as { methods?: unknown }).methods, label, problems);
+    if (!methods) continue;
+    routes.push({ prefix, target: target.href.replace(/\/+$/, ''), targetOrigin: target.origin, methods });
   }
   return routes.sort((a, b) => b.prefix.length - a.prefix.length);
+}
+
+function parseMethods(value: unknown, label: string, problems: string[]): string[] | undefined {
+  if (value === undefined) return [...DEFAULT_ROUTE_METHODS];
+  if (!Array.isArray(value) || value.length === 0 || !value.every((m) => typeof m === 'string' && /^[A-Za-z]+$/.test(m))) {
+    problems.push(`${label}: methods must be a non-empty array of HTTP method names`);
+    return undefined;
+  }
+  const methods = [...new Set(value.map((m: string) => m.toUpperCase()))];
+  const forbidden = methods.filter((m) => FORBIDDEN_METHODS.has(m));
+  if (forbidden.length > 0) {
+    problems.push(`${label}: methods must not include ${forbidden.join(', ')}`);
+    return undefined;
+  }
+  // HEAD rides along with GET, as in HTTP semantics.
+  if (methods.includes('GET') && !methods.includes('HEAD')) methods.push('HEAD');
+  return methods;
 }
 
 /** Whether `path` equals `prefix` or lies below it at a segment boundary. */

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   route_not_found: { status: 404, title: 'No route for this path' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   invalid_request: { status: 400, title: 'Invalid request' },
+  payload_too_large: { status: 413, title: 'Request body too large' },
   login_failed: { status: 400, title: 'Login failed' },
   idp_unavailable: { status: 503, title: 'The identity provider is unavailable' },
   upstream_unavailable: { status: 502, title: 'The upstream API is unavailable' },

@@ -12,7 +12,32 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-aut
  * the BFF's own cookies and CSRF header, any credentials, and client-IP or
  * forwarding claims (the BFF sets its own).
  */
-const STRIPPED_REQUEST_HEADERS = ['cookie', 'authorization', 'forwarded', 'x-csrf', 'x-real-ip', 'x-client-ip', 'true-client-ip', 'cf-connecting-ip', 'host'];
+const STRIPPED_REQUEST_HEADERS = new Set([
+  'cookie',
+  'cookie2',
+  'authorization',
+  'forwarded',
+  'x-csrf',
+  'x-real-ip',
+  'x-client-ip',
+  'true-client-ip',
+  'cf-connecting-ip',
+  'x-cluster-client-ip',
+  'host',
+  // Rewrites and method overrides some frameworks honour: they would bypass the route's base path or method list.
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-host',
+  'x-original-method',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+]);
+
+/** A header name as servers may interpret it: lowercase, underscores read as dashes. */
+function canonicalName(name: string): string {
+  return name.toLowerCase().replace(/_/g, '-');
+}
 
 /** An RFC 9110 token: the only thing a `Connection` list item may name. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -43,9 +68,10 @@ export interface ForwardingContext {
 export function buildUpstreamRequestHeaders(incoming: Headers, context: ForwardingContext): Headers {
   const headers = new Headers(incoming);
   stripHopByHopHeaders(headers);
-  for (const name of STRIPPED_REQUEST_HEADERS) headers.delete(name);
   for (const name of [...headers.keys()]) {
-    if (name.startsWith('x-forwarded-')) headers.delete(name);
+    const canonical = canonicalName(name);
+    // Underscore spellings (X_Forwarded_For) are stripped too: some stacks map them to the dashed header.
+    if (STRIPPED_REQUEST_HEADERS.has(canonical) || canonical.startsWith('x-forwarded-') || canonical.startsWith('proxy-')) headers.delete(name);
   }
   const origin = new URL(context.publicOrigin);
   if (context.clientAddress) headers.set('x-forwarded-for', context.clientAddress);
@@ -55,12 +81,21 @@ export function buildUpstreamRequestHeaders(incoming: Headers, context: Forwardi
   return headers;
 }
 
-/** Cleans the upstream's response headers for the browser: no hop-by-hop headers, no upstream cookies. */
+/**
+ * Cleans the upstream's response headers for the browser: no hop-by-hop
+ * headers, no upstream cookies, and `Cache-Control: no-store` unless the
+ * upstream chose private caching itself (a shared cache must never keep a
+ * response made with a user's token).
+ */
 export function filterUpstreamResponseHeaders(upstream: Headers, route: RouteConfig): Headers {
   const headers = new Headers(upstream);
   stripHopByHopHeaders(headers);
   // The upstream must never set cookies on the BFF's origin.
   headers.delete('set-cookie');
+  headers.delete('set-cookie2');
+  const cacheControl = (headers.get('cache-control') ?? '').toLowerCase();
+  if (!/\b(private|no-store)\b/.test(cacheControl)) headers.set('cache-control', 'no-store');
+  headers.set('x-content-type-options', 'nosniff');
   const location = headers.get('location');
   if (location !== null) headers.set('location', rewriteUpstreamLocation(location, route));
   return headers;

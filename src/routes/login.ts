@@ -5,10 +5,11 @@
  */
 import { Hono, type Context } from 'hono';
 import { BffError, translateIdpError } from '../errors.js';
-import { finishLogin, startLogin } from '../oidc/flows.js';
+import type { OidcProvider } from '../oidc/discovery.js';
+import { finishLogin, revokeToken, startLogin } from '../oidc/flows.js';
 import type { BffRuntime } from '../runtime.js';
 import { expiredCookie, parseCookieHeader } from '../session/cookies.js';
-import { identityClaims, sessionSetCookies, type SessionData } from '../session/session.js';
+import { identityClaims, readSession, sessionSetCookies, type SessionData } from '../session/session.js';
 import { loginSetCookies, readLoginTransaction } from '../session/transaction.js';
 import { safeReturnTo } from '../url.js';
 
@@ -29,6 +30,22 @@ export function loginRoutes(runtime: BffRuntime): Hono {
     for (const line of setCookies) headers.append('set-cookie', line);
     return new Response(null, { status: 302, headers });
   };
+
+  /**
+   * A new login replaces the browser's previous session: its refresh token is
+   * revoked so a copy of the old cookie dies with its access token. Best
+   * effort: a revocation failure is logged and does not fail the login.
+   */
+  async function endPreviousSession(provider: OidcProvider, cookies: Record<string, string>, now: number): Promise<void> {
+    const previous = await readSession(cookies, sealer, now);
+    if (previous.status !== 'valid' || previous.session.rt === undefined) return;
+    try {
+      await revokeToken(provider, previous.session.rt, 'refresh_token');
+      logger.log('info', 'login.previous_session_revoked', { domain: 'identity' });
+    } catch (error) {
+      logger.log('warn', 'login.previous_session_revocation_failed', { domain: 'identity', reason: error instanceof BffError ? error.logInfo : 'unknown' });
+    }
+  }
 
   app.get('/login', async function bffLogin(c) {
     const returnTo = safeReturnTo(c.req.query('returnTo'), config.publicOrigin);
@@ -80,6 +97,7 @@ export function loginRoutes(runtime: BffRuntime): Hono {
         rt: tokens.refreshToken,
         idt: tokens.idToken,
       };
+      await endPreviousSession(provider, cookies, now);
       const headers = new Headers({ location: `${config.publicOrigin}${found.tx.returnTo}`, 'cache-control': 'no-store' });
       for (const line of [...consumed, ...(await sessionSetCookies(session, cookies, sealer, now))]) headers.append('set-cookie', line);
       logger.log('info', 'login.succeeded', { domain: 'identity', refreshToken: session.rt !== undefined });

@@ -20,6 +20,13 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
 
   return async function bffProxy(c: Context): Promise<Response> {
     const url = new URL(c.req.url);
+    if (!route.methods.includes(c.req.method)) {
+      return problemResponse(new BffError('method_not_allowed'), { allow: route.methods.join(', ') });
+    }
+    const declaredLength = c.req.header('content-length');
+    if (declaredLength !== undefined && !(Number(declaredLength) <= runtime.config.maxBodyBytes)) {
+      throw new BffError('payload_too_large', { logInfo: `route ${route.prefix}: declared body over the limit` });
+    }
     if (!isForwardablePath(url.pathname)) {
       throw new BffError('invalid_request', { title: 'Encoded slashes, dots or backslashes are not allowed in proxied paths', logInfo: `route ${route.prefix}: refused encoded path` });
     }
@@ -76,6 +83,7 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
     const onClientGone = () => controller.abort();
     c.req.raw.signal?.addEventListener('abort', onClientGone, { once: true });
     const started = Date.now();
+    const limit = { exceeded: false };
     try {
       const hasBody = method !== 'GET' && method !== 'HEAD' && c.req.raw.body !== null;
       const upstream = await proxy(target, {
@@ -85,7 +93,7 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
           clientAddress: runtime.clientAddress(c),
           publicOrigin: runtime.config.publicOrigin,
         }),
-        body: hasBody ? c.req.raw.body : null,
+        body: hasBody ? limitBody(c.req.raw.body!, runtime.config.maxBodyBytes, limit) : null,
         ...(hasBody ? { duplex: 'half' } : {}),
         redirect: 'manual',
         signal: controller.signal,
@@ -95,6 +103,7 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
       logger.log('debug', 'proxy.forwarded', { domain: 'upstream', route: route.prefix, method, status: upstream.status, ms: Date.now() - started });
       return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
     } catch (error) {
+      if (limit.exceeded) throw new BffError('payload_too_large', { logInfo: `route ${route.prefix}: streamed body over the limit` });
       const code = timedOut ? 'upstream_timeout' : 'upstream_unavailable';
       logger.log('warn', 'proxy.failed', { domain: 'upstream', route: route.prefix, method, code, error: error instanceof Error ? error.name : 'unknown', ms: Date.now() - started });
       throw new BffError(code, { cause: error, logInfo: `route ${route.prefix}` });
@@ -104,4 +113,26 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
       c.req.raw.signal?.removeEventListener('abort', onClientGone);
     }
   }
+}
+
+/**
+ * Passes a request body through, failing the stream (and so the upstream
+ * request) as soon as it exceeds `maxBytes`; bodies without Content-Length
+ * are counted as they stream.
+ */
+export function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number, state: { exceeded: boolean }): ReadableStream<Uint8Array> {
+  let seen = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > maxBytes) {
+          state.exceeded = true;
+          controller.error(new RangeError('request body too large'));
+          return;
+        }
+        controller.enqueue(chunk);
+      },
+    }),
+  );
 }

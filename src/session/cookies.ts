@@ -23,9 +23,25 @@ function baseOptions(sameSite: 'Strict' | 'Lax', maxAgeSeconds: number): CookieO
   return { path: '/', secure: true, httpOnly: true, sameSite, maxAge: Math.max(0, Math.floor(maxAgeSeconds)) };
 }
 
-/** Parses a `Cookie` request header into name → value (first occurrence wins). */
+/**
+ * Parses a `Cookie` request header into name → value. A hono-bff cookie name
+ * that appears twice (a cookie planted by a sibling subdomain or a script on
+ * another path cannot be told apart from ours) is kept with an empty value,
+ * which never unseals: the session counts as unusable and is cleared.
+ */
 export function parseCookieHeader(header: string | null | undefined): Record<string, string> {
-  return header ? parse(header) : {};
+  if (!header) return {};
+  const cookies = parse(header);
+  const seen = new Set<string>();
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq < 0) continue;
+    const name = pair.slice(0, eq).trim();
+    if (!name.startsWith('__Host-bff-')) continue;
+    if (seen.has(name)) cookies[name] = '';
+    seen.add(name);
+  }
+  return cookies;
 }
 
 /** Name of chunk `index` of a chunked cookie (chunk 0 carries the bare name). */
