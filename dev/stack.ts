@@ -25,7 +25,7 @@ export interface DevStackOptions {
   /** Dependencies for the BFF (fetch, clock, logger). */
   deps?: BffDeps;
   /** BFF_ROUTES as a function of the example API's URL. @default { "/api": api + "/api" } */
-  apiRoutes?: (apiUrl: string) => Record<string, string>;
+  apiRoutes?: (apiUrl: string) => Record<string, string | { target: string; methods?: string[] }>;
   /** Dev IdP knobs (token lifetimes, rotation). */
   idp?: Pick<DevIdpOptions, 'accessTokenTtlSeconds' | 'rotateRefreshTokens' | 'refreshTokenTtlSeconds'>;
 }

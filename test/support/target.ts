@@ -27,7 +27,7 @@ export interface TargetOptions {
   /** Extra or overriding BFF environment variables. */
   env?: Record<string, string | undefined>;
   /** BFF_ROUTES as a function of the example API's URL. */
-  apiRoutes?: (apiUrl: string) => Record<string, string>;
+  apiRoutes?: (apiUrl: string) => Record<string, string | { target: string; methods?: string[] }>;
   /** Dev IdP knobs. */
   idp?: Pick<DevIdpOptions, 'accessTokenTtlSeconds' | 'rotateRefreshTokens' | 'refreshTokenTtlSeconds'>;
 }
