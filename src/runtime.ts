@@ -8,6 +8,7 @@ import type { BffConfig } from './config.js';
 import type { FetchLike } from './fetch.js';
 import { createConsoleLogger, type Logger } from './log.js';
 import { createDiscovery, type Discovery } from './oidc/discovery.js';
+import { limitResponseSize } from './oidc/response-limit.js';
 import { createRefresher, type Refresher } from './session/refresh.js';
 import { createSealer, type Sealer } from './session/seal.js';
 import type { AssetFetcher } from './static/spa.js';
@@ -46,7 +47,7 @@ export interface BffRuntime {
 /** Builds the runtime of one BFF app. No network I/O happens here. */
 export function createRuntime(config: BffConfig, deps: BffDeps = {}): BffRuntime {
   const baseFetch: FetchLike = deps.fetch ?? ((input, init) => fetch(input, init));
-  const idpFetch = deps.idpFetch ?? baseFetch;
+  const idpFetch = limitResponseSize(deps.idpFetch ?? baseFetch);
   const now = deps.now ?? Date.now;
   const nowSeconds = () => Math.floor(now() / 1000);
   const logger = deps.logger ?? createConsoleLogger('info', now);
