@@ -41,12 +41,24 @@ export function createBff(config: BffConfig, deps: BffDeps = {}): Hono {
   app.get(`${base}/healthz`, function bffHealthz() {
     return Response.json({ status: 'ok' }, { headers: { 'cache-control': 'no-store' } });
   });
+  app.get(`${base}/readyz`, async function bffReadyz() {
+    // Readiness = the IdP can be discovered (a failed attempt is retried after a short hold).
+    const ready = await runtime.discovery.get().then(
+      () => true,
+      () => false,
+    );
+    const status = runtime.discovery.status();
+    return Response.json(
+      { status: ready ? 'ready' : 'not_ready', checks: { idp: ready ? 'ok' : (status.lastErrorCode ?? 'unavailable') } },
+      { status: ready ? 200 : 503, headers: ready ? {} : { 'retry-after': '5' } },
+    );
+  });
   app.route(base, loginRoutes(runtime));
   for (const path of ['session', 'refresh', 'logout']) app.use(`${base}/${path}`, guard);
   app.route(base, sessionRoutes(runtime));
   app.route(base, logoutRoutes(runtime));
   app.all(`${base}/*`, function bffUnknownEndpoint(c) {
-    const known = ['/login', '/callback', '/session', '/refresh', '/logout', '/healthz'].includes(c.req.path.slice(base.length));
+    const known = ['/login', '/callback', '/session', '/refresh', '/logout', '/healthz', '/readyz'].includes(c.req.path.slice(base.length));
     throw new BffError(known ? 'method_not_allowed' : 'route_not_found');
   });
 

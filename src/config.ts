@@ -59,8 +59,10 @@ export interface BffConfig {
   readonly upstreamTimeoutMs: number;
   /** Largest request body forwarded upstream, in bytes; larger ones get 413. @default 10485760 (10 MiB) */
   readonly maxBodyBytes: number;
-  /** Hard session lifetime after login, in seconds. @default 604800 (7 days) */
+  /** Absolute session lifetime after login, in seconds (never longer than the refresh token lives). @default 604800 (7 days) */
   readonly sessionMaxAgeSeconds: number;
+  /** A session unused for this long ends, in seconds. @default 28800 (8 hours) */
+  readonly sessionIdleSeconds: number;
   /** Refresh the access token when it expires within this many seconds. @default 60 */
   readonly refreshLeewaySeconds: number;
   /** Folder of the built SPA to serve (Node adapter), with fallback to its index.html. @default none */
@@ -75,7 +77,6 @@ export type ConfigEnv = Readonly<Record<string, string | undefined>>;
 /** The default scopes. */
 export const DEFAULT_SCOPES = 'openid profile email offline_access';
 const MIN_SECRET_LENGTH = 32;
-const SESSION_MAX_AGE_SECONDS = 7 * 24 * 3600;
 const SAFE_PATH = /^(\/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+$/;
 
 /**
@@ -126,6 +127,8 @@ export function parseConfig(env: ConfigEnv): BffConfig {
   const idTokenSigningAlg = parseAlg(read('BFF_ID_TOKEN_SIGNING_ALG'), problems);
   const idpTimeoutMs = parseInteger('BFF_IDP_TIMEOUT_MS', read('BFF_IDP_TIMEOUT_MS'), 5000, 100, 120_000, problems);
   const upstreamTimeoutMs = parseInteger('BFF_UPSTREAM_TIMEOUT_MS', read('BFF_UPSTREAM_TIMEOUT_MS'), 30_000, 100, 600_000, problems);
+  const sessionMaxAgeSeconds = parseInteger('BFF_SESSION_MAX_SECONDS', read('BFF_SESSION_MAX_SECONDS'), 7 * 24 * 3600, 60, 400 * 24 * 3600, problems);
+  const sessionIdleSeconds = parseInteger('BFF_SESSION_IDLE_SECONDS', read('BFF_SESSION_IDLE_SECONDS'), 8 * 3600, 60, 400 * 24 * 3600, problems);
   const maxBodyBytes = parseInteger('BFF_MAX_BODY_BYTES', read('BFF_MAX_BODY_BYTES'), 10 * 1024 * 1024, 0, 1024 * 1024 * 1024, problems);
 
   const staticDir = read('BFF_STATIC_DIR');
@@ -150,7 +153,8 @@ export function parseConfig(env: ConfigEnv): BffConfig {
     idpTimeoutMs,
     upstreamTimeoutMs,
     maxBodyBytes,
-    sessionMaxAgeSeconds: SESSION_MAX_AGE_SECONDS,
+    sessionMaxAgeSeconds,
+    sessionIdleSeconds,
     refreshLeewaySeconds: 60,
     staticDir,
     contentSecurityPolicy,

@@ -5,7 +5,7 @@
 import type { Context } from 'hono';
 import type { BffRuntime } from '../runtime.js';
 import { parseCookieHeader } from '../session/cookies.js';
-import { readSession, type SessionLookup } from '../session/session.js';
+import { readSession, sessionSetCookies, type SessionData, type SessionLookup } from '../session/session.js';
 
 /** The request's cookies and session. */
 export interface RequestSession {
@@ -13,11 +13,23 @@ export interface RequestSession {
   lookup: SessionLookup;
 }
 
-/** Reads the request's cookies and unseals its session (never throws for bad cookies). */
+/** Reads the request's cookies and unseals its session, idle timeout included (never throws for bad cookies). */
 export async function loadRequestSession(c: Context, runtime: BffRuntime): Promise<RequestSession> {
   const cookies = parseCookieHeader(c.req.header('cookie'));
-  const lookup = await readSession(cookies, runtime.sealer, runtime.nowSeconds());
+  const lookup = await readSession(cookies, runtime.sealer, runtime.nowSeconds(), runtime.config.sessionIdleSeconds);
   return { cookies, lookup };
+}
+
+/**
+ * `Set-Cookie` lines re-sealing a valid session when its lookup asks for it
+ * (older key, or activity to record for the sliding idle timeout); none
+ * otherwise, so the common request costs no seal.
+ */
+export async function resealIfNeeded(runtime: BffRuntime, { cookies, lookup }: RequestSession): Promise<{ session: SessionData; lines: string[] } | undefined> {
+  if (lookup.status !== 'valid' || !lookup.reseal) return undefined;
+  const now = runtime.nowSeconds();
+  const session = { ...lookup.session, seen: now };
+  return { session, lines: await sessionSetCookies(session, cookies, runtime.sealer, now) };
 }
 
 /** Appends `Set-Cookie` lines to a Headers object. */

@@ -7,7 +7,7 @@ import type { Context } from 'hono';
 import { proxy } from 'hono/proxy';
 import type { RouteConfig } from '../config.js';
 import { BffError } from '../errors.js';
-import { appendSetCookies, loadRequestSession } from '../middleware/session.js';
+import { appendSetCookies, loadRequestSession, resealIfNeeded } from '../middleware/session.js';
 import { buildUpstreamRequestHeaders, filterUpstreamResponseHeaders, isForwardablePath, upstreamUrl } from '../proxy/headers.js';
 import type { BffRuntime } from '../runtime.js';
 import { clearSessionCookies, sessionSetCookies, type SessionData } from '../session/session.js';
@@ -30,14 +30,22 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
     if (!isForwardablePath(url.pathname)) {
       throw new BffError('invalid_request', { title: 'Encoded slashes, dots or backslashes are not allowed in proxied paths', logInfo: `route ${route.prefix}: refused encoded path` });
     }
-    const { cookies, lookup } = await loadRequestSession(c, runtime);
+    const loaded = await loadRequestSession(c, runtime);
+    const { cookies, lookup } = loaded;
     if (lookup.status !== 'valid') {
       return problemResponse(new BffError('unauthenticated'), lookup.status === 'invalid' ? cookieHeaders(clearSessionCookies(cookies)) : undefined);
     }
 
     let session = lookup.session;
     let setCookies: string[] = [];
+    const resealed = await resealIfNeeded(runtime, loaded);
+    if (resealed) {
+      session = resealed.session;
+      setCookies = resealed.lines;
+    }
+    let refreshed = false;
     if (runtime.refresher.isDue(session)) {
+      refreshed = true;
       const fresh = await refreshBeforeForwarding(session);
       if (fresh instanceof Response) return fresh;
       if (fresh !== session) {
@@ -46,9 +54,37 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
       }
     }
 
-    const response = await forward(c, url, session.at);
+    let response = await forward(c, url, session.at);
+    // The upstream may reject a token the BFF thought valid (revoked, clock skew): refresh once and
+    // retry once, for requests without a body only (a body stream cannot be sent twice).
+    if (response.status === 401 && !refreshed && session.rt !== undefined && (c.req.method === 'GET' || c.req.method === 'HEAD')) {
+      const fresh = await refreshAfterUpstream401(session);
+      if (fresh instanceof Response) return fresh;
+      if (fresh) {
+        await response.body?.cancel();
+        session = fresh;
+        setCookies = await sessionSetCookies(session, cookies, runtime.sealer, runtime.nowSeconds());
+        logger.log('info', 'proxy.retried_after_401', { domain: 'upstream', route: route.prefix });
+        response = await forward(c, url, session.at);
+      }
+    }
     appendSetCookies(response.headers, setCookies);
     return response;
+
+    /** After an upstream 401: a new token, or the session-ending problem, or undefined to pass the 401 on. */
+    async function refreshAfterUpstream401(current: SessionData): Promise<SessionData | Response | undefined> {
+      try {
+        return await runtime.refresher.refresh(current);
+      } catch (error) {
+        if (error instanceof BffError && error.code === 'session_expired') {
+          logger.log('warn', 'session.refresh_rejected', { domain: 'identity', route: route.prefix, reason: error.logInfo });
+          return problemResponse(error, cookieHeaders(clearSessionCookies(cookies)));
+        }
+        // The IdP is unreachable: the upstream's own 401 is the honest answer.
+        logger.log('warn', 'session.refresh_deferred', { domain: 'identity', route: route.prefix, reason: error instanceof BffError ? error.logInfo : 'unknown' });
+        return undefined;
+      }
+    }
 
     /** Refreshes; keeps using a still-valid token when only the IdP is down. */
     async function refreshBeforeForwarding(current: SessionData): Promise<SessionData | Response> {

@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 import { BffError, problemResponse } from '../errors.js';
-import { appendSetCookies, loadRequestSession, noStoreJsonHeaders } from '../middleware/session.js';
+import { appendSetCookies, loadRequestSession, noStoreJsonHeaders, resealIfNeeded } from '../middleware/session.js';
 import type { BffRuntime } from '../runtime.js';
 import { clearSessionCookies, sessionSetCookies, sessionView } from '../session/session.js';
 
@@ -13,12 +13,15 @@ export function sessionRoutes(runtime: BffRuntime): Hono {
   const app = new Hono();
 
   app.get('/session', async function bffSession(c) {
-    const { cookies, lookup } = await loadRequestSession(c, runtime);
+    const loaded = await loadRequestSession(c, runtime);
+    const { cookies, lookup } = loaded;
     const headers = noStoreJsonHeaders();
     // An unusable cookie is cleared so the browser stops sending it.
     if (lookup.status === 'invalid') appendSetCookies(headers, clearSessionCookies(cookies));
-    const view = sessionView(lookup.status === 'valid' ? lookup.session : undefined);
-    return new Response(JSON.stringify(view), { status: 200, headers });
+    const resealed = await resealIfNeeded(runtime, loaded);
+    if (resealed) appendSetCookies(headers, resealed.lines);
+    const session = resealed?.session ?? (lookup.status === 'valid' ? lookup.session : undefined);
+    return new Response(JSON.stringify(sessionView(session, runtime.config.sessionIdleSeconds)), { status: 200, headers });
   });
 
   app.post('/refresh', async function bffRefresh(c) {
@@ -31,7 +34,7 @@ export function sessionRoutes(runtime: BffRuntime): Hono {
       const headers = noStoreJsonHeaders();
       appendSetCookies(headers, await sessionSetCookies(refreshed, cookies, runtime.sealer, runtime.nowSeconds()));
       runtime.logger.log('info', 'session.refreshed', { domain: 'identity', trigger: 'explicit' });
-      return new Response(JSON.stringify(sessionView(refreshed)), { status: 200, headers });
+      return new Response(JSON.stringify(sessionView({ ...refreshed, seen: runtime.nowSeconds() }, runtime.config.sessionIdleSeconds)), { status: 200, headers });
     } catch (error) {
       if (error instanceof BffError && error.code === 'session_expired') {
         runtime.logger.log('warn', 'session.refresh_rejected', { domain: 'identity', reason: error.logInfo });

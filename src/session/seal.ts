@@ -22,6 +22,8 @@ export interface Sealer {
   seal(purpose: SealPurpose, data: object, ttlSeconds: number): Promise<string>;
   /** Unseals a payload for `purpose`; `undefined` for anything malformed, forged, expired or sealed for another purpose. */
   unseal<T extends object>(purpose: SealPurpose, sealed: string): Promise<T | undefined>;
+  /** Whether a (valid) seal was made with the current sealing key; false means it should be re-sealed (key rotation). */
+  usesPrimaryKey(sealed: string): Promise<boolean>;
 }
 
 type PasswordMap = Record<number, string>;
@@ -47,7 +49,13 @@ export function createSealer(secrets: readonly string[]): Sealer {
     return ring;
   };
 
+  const primaryId = keyId(secrets[0] ?? '').then(String);
+
   return {
+    async usesPrimaryKey(sealed) {
+      // "Fe26.2*<key id>*…": the key id is the second field of the seal.
+      return sealed.split('*', 2)[1] === (await primaryId);
+    },
     async seal(purpose, data, ttlSeconds) {
       if (!(ttlSeconds > 0)) throw new RangeError('ttlSeconds must be positive: a ttl of 0 would never expire');
       const ring = await keyringFor(purpose);

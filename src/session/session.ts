@@ -13,8 +13,10 @@ export interface SessionData {
   sid: string;
   /** When the user logged in (epoch seconds). */
   iat: number;
-  /** Hard end of the session (epoch seconds). */
+  /** Absolute end of the session (epoch seconds). */
   exp: number;
+  /** Last activity (epoch seconds), for the idle timeout; absent in cookies from before it existed (then `iat`). */
+  seen?: number | undefined;
   /** `iss`, `sub` and `aud` of the login's ID token: a refreshed ID token must match them. */
   iss: string;
   sub: string;
@@ -50,14 +52,20 @@ export function identityClaims(claims: Record<string, unknown>): Record<string, 
   return user;
 }
 
+/** When the session ends if nothing happens: the earlier of its absolute end and its idle timeout. */
+export function sessionEnd(session: SessionData, idleSeconds = Infinity): number {
+  return Math.min(session.exp, (session.seen ?? session.iat) + idleSeconds);
+}
+
 /** The SPA's view of a session: identity and expiry times, never a token. */
-export function sessionView(session: SessionData | undefined): SessionView {
+export function sessionView(session: SessionData | undefined, idleSeconds?: number): SessionView {
   if (!session) return { authenticated: false };
+  const end = sessionEnd(session, idleSeconds);
   return {
     authenticated: true,
     user: session.user,
-    accessTokenExpiresAt: session.atExp ?? session.exp,
-    sessionExpiresAt: session.exp,
+    accessTokenExpiresAt: Math.min(session.atExp ?? end, end),
+    sessionExpiresAt: end,
   };
 }
 
@@ -66,15 +74,29 @@ export type SessionLookup =
   | { status: 'none' }
   /** A cookie was present but could not be used (forged, malformed, expired, old keys): clear it. */
   | { status: 'invalid' }
-  | { status: 'valid'; session: SessionData };
+  /**
+   * A usable session. `reseal` says why the cookie should be written again on
+   * this response: sealed with an older key (`rotated`), or last activity
+   * recorded over a minute ago (`stale`, sliding idle timeout).
+   */
+  | { status: 'valid'; session: SessionData; reseal?: 'rotated' | 'stale' | undefined };
 
-/** Reads, unseals and checks the session cookie of a request. Never throws for bad input. */
-export async function readSession(cookies: Record<string, string>, sealer: Sealer, nowSeconds: number): Promise<SessionLookup> {
+/** Re-seal for the sliding idle timeout at most this often. */
+export const ACTIVITY_RESEAL_SECONDS = 60;
+
+/**
+ * Reads, unseals and checks the session cookie of a request: absolute end
+ * and idle timeout from the timestamps inside the sealed data. Never throws
+ * for bad input.
+ */
+export async function readSession(cookies: Record<string, string>, sealer: Sealer, nowSeconds: number, idleSeconds = Infinity): Promise<SessionLookup> {
   const sealed = readChunkedCookie(cookies, SESSION_COOKIE);
   if (sealed === undefined) return { status: 'none' };
   const session = await sealer.unseal<SessionData>('session', sealed);
-  if (!session || !isSessionShape(session) || session.exp <= nowSeconds) return { status: 'invalid' };
-  return { status: 'valid', session };
+  if (!session || !isSessionShape(session) || sessionEnd(session, idleSeconds) <= nowSeconds) return { status: 'invalid' };
+  if (!(await sealer.usesPrimaryKey(sealed))) return { status: 'valid', session, reseal: 'rotated' };
+  const stale = Number.isFinite(idleSeconds) && nowSeconds - (session.seen ?? session.iat) >= ACTIVITY_RESEAL_SECONDS;
+  return { status: 'valid', session, reseal: stale ? 'stale' : undefined };
 }
 
 function isSessionShape(value: Partial<SessionData>): value is SessionData {
@@ -88,17 +110,19 @@ function isSessionShape(value: Partial<SessionData>): value is SessionData {
     typeof value.iss === 'string' &&
     typeof value.aud === 'string' &&
     typeof value.user === 'object' &&
-    value.user !== null
+    value.user !== null &&
+    (value.seen === undefined || typeof value.seen === 'number')
   );
 }
 
 /**
- * Seals a session into `Set-Cookie` lines (chunked as needed; surplus chunks
+ * Seals a session (recording `now` as its last activity) into `Set-Cookie` lines (chunked as needed; surplus chunks
  * of the request's earlier session are expired).
  */
 export async function sessionSetCookies(session: SessionData, cookies: Record<string, string>, sealer: Sealer, nowSeconds: number): Promise<string[]> {
   const ttl = Math.max(1, session.exp - nowSeconds);
-  const sealed = await sealer.seal('session', session, ttl);
+  // Writing the session is activity: it restarts the idle timeout.
+  const sealed = await sealer.seal('session', { ...session, seen: nowSeconds }, ttl);
   return chunkedSetCookies(SESSION_COOKIE, sealed, { sameSite: 'Strict', maxAgeSeconds: ttl, existingChunks: countChunks(cookies, SESSION_COOKIE) });
 }
 
