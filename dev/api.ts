@@ -173,6 +173,17 @@ export function createExampleApiApp(options: { issuer: string; audience: string;
     });
   });
 
+  // For each `?key=`, distrusts the first access token it sees (401, as an API would for a token it
+  // has just revoked) and accepts any other: the BFF must refresh once and retry once (GET/HEAD only).
+  const distrusted = new Map<string, string>();
+  app.on(['GET', 'POST'], '/api/401-once', (c) => {
+    const key = c.req.query('key') ?? '';
+    const token = c.req.header('authorization') ?? '';
+    if (!distrusted.has(key)) distrusted.set(key, token);
+    if (distrusted.get(key) === token) return problem(401, 'Token not accepted', 'invalid_token');
+    return c.json({ sub: claims(c).sub, accepted: true });
+  });
+
   app.get('/api/redirect', () => new Response(null, { status: 302, headers: { location: 'http://127.0.0.1:1/elsewhere' } }));
 
   app.get('/api/set-cookie', (c) => {

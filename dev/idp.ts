@@ -30,6 +30,8 @@ export interface DevIdpOptions {
   rotateRefreshTokens?: boolean;
   /** Refresh token lifetime. Default 14 days. */
   refreshTokenTtlSeconds?: number;
+  /** Pads every access token with a claim of this many characters (tests of large tokens and cookie chunking). Default none. */
+  accessTokenPaddingBytes?: number;
 }
 
 /** A running dev IdP. */
@@ -201,6 +203,8 @@ async function buildConfiguration(options: DevIdpOptions): Promise<Configuration
     // Refresh tokens always, without the offline_access + prompt=consent dance (see toolchain.md).
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: options.rotateRefreshTokens ?? false,
+    // Large tokens, as some IdPs issue with many roles or groups.
+    ...(options.accessTokenPaddingBytes ? { extraTokenClaims: async () => ({ padding: 'x'.repeat(options.accessTokenPaddingBytes!) }) } : {}),
     ttl: {
       AccessToken: accessTokenTTL,
       AuthorizationCode: 60,

@@ -27,7 +27,7 @@ export interface DevStackOptions {
   /** BFF_ROUTES as a function of the example API's URL. @default { "/api": api + "/api" } */
   apiRoutes?: (apiUrl: string) => Record<string, string | { target: string; methods?: string[] }>;
   /** Dev IdP knobs (token lifetimes, rotation). */
-  idp?: Pick<DevIdpOptions, 'accessTokenTtlSeconds' | 'rotateRefreshTokens' | 'refreshTokenTtlSeconds'>;
+  idp?: Pick<DevIdpOptions, 'accessTokenTtlSeconds' | 'rotateRefreshTokens' | 'refreshTokenTtlSeconds' | 'accessTokenPaddingBytes'>;
 }
 
 /** A running local stack. */

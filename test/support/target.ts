@@ -29,7 +29,7 @@ export interface TargetOptions {
   /** BFF_ROUTES as a function of the example API's URL. */
   apiRoutes?: (apiUrl: string) => Record<string, string | { target: string; methods?: string[] }>;
   /** Dev IdP knobs. */
-  idp?: Pick<DevIdpOptions, 'accessTokenTtlSeconds' | 'rotateRefreshTokens' | 'refreshTokenTtlSeconds'>;
+  idp?: Pick<DevIdpOptions, 'accessTokenTtlSeconds' | 'rotateRefreshTokens' | 'refreshTokenTtlSeconds' | 'accessTokenPaddingBytes'>;
 }
 
 /** A running BFF with its IdP and API. */

@@ -173,7 +173,6 @@ describe('hostile IdP: ID token signatures', () => {
       await burst();
       expect(idp.hits['/token']).toBe(20);
       const cold = idp.hits['/jwks']!;
-      console.log('JWKS_PROBE cold', cold);
       expect(cold).toBeGreaterThanOrEqual(1);
       expect(cold).toBeLessThanOrEqual(20);
 
@@ -181,10 +180,10 @@ describe('hostile IdP: ID token signatures', () => {
       await burst();
       expect(idp.hits['/jwks']).toBe(cold);
 
-      // After it, a burst again refetches at most once per login in flight.
+      // After it, a burst refetches up to once per login in flight (19-20 of 20 observed): each one
+      // finding the stale copy clears it and downloads, until a download has landed.
       advanceDateNow(JWKS_REFETCH_COOLDOWN);
       await burst();
-      console.log('JWKS_PROBE after', idp.hits['/jwks']! - cold);
       expect(idp.hits['/jwks']! - cold).toBeGreaterThanOrEqual(1);
       expect(idp.hits['/jwks']! - cold).toBeLessThanOrEqual(20);
       expect(idp.hits['/token']).toBe(60);
