@@ -313,9 +313,16 @@ describe('parseConfig: routes', () => {
   it('parses routes, removes trailing slashes and records the target origin', () => {
     const c = parseConfig(routesEnv({ '/api/': 'http://127.0.0.1:4000/api/', '/files': 'https://files.example.com/' }));
     expect(c.routes).toEqual([
-      { prefix: '/files', target: 'https://files.example.com', targetOrigin: 'https://files.example.com', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] },
-      { prefix: '/api', target: 'http://127.0.0.1:4000/api', targetOrigin: 'http://127.0.0.1:4000', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] },
+      { prefix: '/files', target: 'https://files.example.com', targetOrigin: 'https://files.example.com', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], scopes: [], token: 'access', timeoutMs: 30000 },
+      { prefix: '/api', target: 'http://127.0.0.1:4000/api', targetOrigin: 'http://127.0.0.1:4000', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], scopes: [], token: 'access', timeoutMs: 30000 },
     ]);
+  });
+
+  it('accepts scopes, token mode and timeout per route, defaulting to the access token and BFF_UPSTREAM_TIMEOUT_MS', () => {
+    const c = parseConfig(routesEnv({ '/p': { target: 'https://p.example.com', token: 'phantom', scopes: ['notes:write', 'notes:write'], timeoutMs: 1500 }, '/pub': { target: 'https://pub.example.com', token: 'none' }, '/d': 'https://d.example.com' }, { BFF_UPSTREAM_TIMEOUT_MS: '9000' }));
+    expect(c.routes.find((r) => r.prefix === '/p')).toMatchObject({ token: 'phantom', scopes: ['notes:write'], timeoutMs: 1500 });
+    expect(c.routes.find((r) => r.prefix === '/pub')).toMatchObject({ token: 'none', scopes: [] });
+    expect(c.routes.find((r) => r.prefix === '/d')).toMatchObject({ token: 'access', timeoutMs: 9000 });
   });
 
   it('accepts the object form with per-route methods (HEAD follows GET)', () => {
@@ -330,6 +337,12 @@ describe('parseConfig: routes', () => {
     [{ target: 'https://x.example.com', methods: [] }, /non-empty array/],
     [{ target: 'https://x.example.com', methods: 'GET' }, /non-empty array/],
     [{ target: 'https://x.example.com', colour: 'red' }, /unknown key/],
+    [{ target: 'https://x.example.com', token: 'id' }, /token must be one of/],
+    [{ target: 'https://x.example.com', token: 'none', scopes: ['a'] }, /cannot require scopes/],
+    [{ target: 'https://x.example.com', scopes: 'notes:write' }, /scopes must be an array/],
+    [{ target: 'https://x.example.com', scopes: ['has space'] }, /scopes must be an array/],
+    [{ target: 'https://x.example.com', timeoutMs: 50 }, /timeoutMs must be an integer/],
+    [{ target: 'https://x.example.com', timeoutMs: '1000' }, /timeoutMs must be an integer/],
     [{ methods: ['GET'] }, /target must be/],
     [['https://x.example.com'], /must be an upstream URL or an object/],
   ])('refuses the route object %j', (route, message) => {

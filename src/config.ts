@@ -17,13 +17,27 @@ export interface RouteConfig {
   readonly targetOrigin: string;
   /** Methods the route forwards; others get 405. @default DEFAULT_ROUTE_METHODS */
   readonly methods: readonly string[];
+  /** Scopes the session's access token must all have (else 403 `insufficient_scope`). @default [] */
+  readonly scopes: readonly string[];
+  /**
+   * What goes upstream as the Bearer: the session's `access` token, a `phantom`
+   * JWT from introspecting it, or nothing (`none`: a public route, no session needed).
+   * @default "access"
+   */
+  readonly token: RouteTokenMode;
+  /** Timeout until this upstream answers with headers, in ms. @default BFF_UPSTREAM_TIMEOUT_MS */
+  readonly timeoutMs: number;
 }
+
+/** How a route authenticates upstream. */
+export type RouteTokenMode = 'access' | 'phantom' | 'none';
+const TOKEN_MODES: readonly RouteTokenMode[] = ['access', 'phantom', 'none'];
 
 /** Methods a route forwards unless it lists its own. TRACE and CONNECT are never forwarded. */
 export const DEFAULT_ROUTE_METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const FORBIDDEN_METHODS = new Set(['TRACE', 'TRACK', 'CONNECT']);
 /** Keys a route object may have. */
-const ROUTE_KEYS = new Set(['target', 'methods']);
+const ROUTE_KEYS = new Set(['target', 'methods', 'scopes', 'token', 'timeoutMs']);
 
 /** The validated, frozen configuration of one BFF. */
 export interface BffConfig {
@@ -121,12 +135,12 @@ export function parseConfig(env: ConfigEnv): BffConfig {
   const scopes = parseScopes(read('BFF_SCOPES') ?? DEFAULT_SCOPES, problems);
   const resource = parseResource(read('BFF_RESOURCE'), problems);
   const basePath = parseBasePath(read('BFF_BASE_PATH') ?? '/bff', problems);
-  const routes = parseRoutes(read('BFF_ROUTES') ?? '{}', basePath, problems);
   const allowedOrigins = parseAllowedOrigins(read('BFF_ALLOWED_ORIGINS'), publicOrigin, problems);
   const postLogoutRedirectUri = parseAbsoluteUrl('BFF_POST_LOGOUT_REDIRECT_URI', read('BFF_POST_LOGOUT_REDIRECT_URI'), problems) ?? `${publicOrigin}/`;
   const idTokenSigningAlg = parseAlg(read('BFF_ID_TOKEN_SIGNING_ALG'), problems);
   const idpTimeoutMs = parseInteger('BFF_IDP_TIMEOUT_MS', read('BFF_IDP_TIMEOUT_MS'), 5000, 100, 120_000, problems);
   const upstreamTimeoutMs = parseInteger('BFF_UPSTREAM_TIMEOUT_MS', read('BFF_UPSTREAM_TIMEOUT_MS'), 30_000, 100, 600_000, problems);
+  const routes = parseRoutes(read('BFF_ROUTES') ?? '{}', basePath, upstreamTimeoutMs, problems);
   const sessionMaxAgeSeconds = parseInteger('BFF_SESSION_MAX_SECONDS', read('BFF_SESSION_MAX_SECONDS'), 7 * 24 * 3600, 60, 400 * 24 * 3600, problems);
   const sessionIdleSeconds = parseInteger('BFF_SESSION_IDLE_SECONDS', read('BFF_SESSION_IDLE_SECONDS'), 8 * 3600, 60, 400 * 24 * 3600, problems);
   const maxBodyBytes = parseInteger('BFF_MAX_BODY_BYTES', read('BFF_MAX_BODY_BYTES'), 10 * 1024 * 1024, 0, 1024 * 1024 * 1024, problems);
@@ -227,7 +241,7 @@ function parseBasePath(value: string, problems: string[]): string {
   return path;
 }
 
-function parseRoutes(value: string, basePath: string, problems: string[]): RouteConfig[] {
+function parseRoutes(value: string, basePath: string, defaultTimeoutMs: number, problems: string[]): RouteConfig[] {
   let raw: unknown;
   try {
     raw = JSON.parse(value);
@@ -257,7 +271,7 @@ function parseRoutes(value: string, basePath: string, problems: string[]): Route
     }
     const spec = typeof rawTarget === 'string' ? { target: rawTarget } : rawTarget;
     if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
-      problems.push(`${label}: the value must be an upstream URL or an object {"target": URL, "methods": [...]}`);
+      problems.push(`${label}: the value must be an upstream URL or an object {"target": URL, "methods": [...], "scopes": [...], "token": "access"|"phantom"|"none", "timeoutMs": n}`);
       continue;
     }
     const unknownKeys = Object.keys(spec).filter((key) => !ROUTE_KEYS.has(key));
@@ -271,9 +285,29 @@ function parseRoutes(value: string, basePath: string, problems: string[]): Route
       problems.push(`${label}: the target must be an absolute http(s) URL without credentials, query or fragment`);
       continue;
     }
-    const methods = parseMethods((spec as { methods?: unknown }).methods, label, problems);
+    const fields = spec as { methods?: unknown; scopes?: unknown; token?: unknown; timeoutMs?: unknown };
+    const methods = parseMethods(fields.methods, label, problems);
     if (!methods) continue;
-    routes.push({ prefix, target: target.href.replace(/\/+$/, ''), targetOrigin: target.origin, methods });
+    const scopes = fields.scopes ?? [];
+    if (!Array.isArray(scopes) || !scopes.every((scope) => typeof scope === 'string' && /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope))) {
+      problems.push(`${label}: scopes must be an array of scope strings`);
+      continue;
+    }
+    const token = fields.token ?? 'access';
+    if (!TOKEN_MODES.includes(token as RouteTokenMode)) {
+      problems.push(`${label}: token must be one of ${TOKEN_MODES.map((m) => `"${m}"`).join(', ')}`);
+      continue;
+    }
+    if (token === 'none' && scopes.length > 0) {
+      problems.push(`${label}: a route with token "none" has no session, so it cannot require scopes`);
+      continue;
+    }
+    const timeoutMs = fields.timeoutMs ?? defaultTimeoutMs;
+    if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 600_000) {
+      problems.push(`${label}: timeoutMs must be an integer from 100 to 600000`);
+      continue;
+    }
+    routes.push({ prefix, target: target.href.replace(/\/+$/, ''), targetOrigin: target.origin, methods, scopes: [...new Set(scopes as string[])], token: token as RouteTokenMode, timeoutMs });
   }
   return routes.sort((a, b) => b.prefix.length - a.prefix.length);
 }

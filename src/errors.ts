@@ -15,10 +15,12 @@ export const ERROR_CODES = {
   session_expired: { status: 401, title: 'The session has expired; log in again' },
   csrf_failed: { status: 403, title: 'Missing anti-CSRF header (x-csrf: 1)' },
   origin_not_allowed: { status: 403, title: 'Request origin not allowed' },
+  insufficient_scope: { status: 403, title: 'The session lacks a scope this route requires' },
   route_not_found: { status: 404, title: 'No route for this path' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   invalid_request: { status: 400, title: 'Invalid request' },
   payload_too_large: { status: 413, title: 'Request body too large' },
+  rate_limited: { status: 429, title: 'Too many requests' },
   login_failed: { status: 400, title: 'Login failed' },
   idp_unavailable: { status: 503, title: 'The identity provider is unavailable' },
   upstream_unavailable: { status: 502, title: 'The upstream API is unavailable' },
@@ -143,18 +145,35 @@ function describeIdpError(error: unknown): IdpErrorDetail {
   if (error instanceof ClientError) {
     const code = error.code ?? 'unknown';
     if (code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT') return { unavailable: true, text: `IdP request ${code}` };
+    // A body that could not be read (connection cut, timeout, oversized) is an outage; malformed JSON is not.
+    if (code === 'OAUTH_PARSE_ERROR' && causeChain(error).some((e) => e instanceof TypeError || isAbortLike(e))) {
+      return { unavailable: true, text: `${code}: the IdP's answer could not be read` };
+    }
     const cause: unknown = error.cause;
     if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || code === 'OAUTH_RESPONSE_IS_NOT_JSON') {
       const status = cause instanceof Response ? cause.status : 0;
       return { unavailable: status === 0 || status >= 500 || status === 429, text: `${code} (HTTP ${status})` };
     }
-    return { unavailable: false, text: `${code}: ${error.message}` };
+    // openid-client's messages are generic; the inner oauth4webapi message (a fixed string) says which check failed.
+    const inner = causeChain(error).find((e): e is Error => e instanceof Error && e !== error);
+    return { unavailable: false, text: `${code}: ${error.message}${inner ? ` (${inner.message.slice(0, 120)})` : ''}` };
   }
   if (error instanceof TypeError || isAbortLike(error)) {
     // fetch rejects with a TypeError when the connection fails.
     return { unavailable: true, text: `IdP unreachable (${(error as Error).name})` };
   }
   return { unavailable: false, text: error instanceof Error ? `${error.name}` : 'non-error thrown' };
+}
+
+/** The error and its causes, outermost first (bounded: cause chains can be cyclic). */
+function causeChain(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  let current: unknown = error;
+  for (let i = 0; i < 8 && current !== undefined && current !== null; i++) {
+    chain.push(current);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return chain;
 }
 
 function isAbortLike(error: unknown): boolean {

@@ -12,8 +12,8 @@ import {
 import { DEFAULT_ROUTE_METHODS, parseConfig, type RouteConfig } from '../config.js';
 
 const PUBLIC_ORIGIN = 'https://app.example.com';
-const API: RouteConfig = { prefix: '/api', target: 'http://127.0.0.1:4000/api', targetOrigin: 'http://127.0.0.1:4000', methods: DEFAULT_ROUTE_METHODS };
-const ROOT_TARGET: RouteConfig = { prefix: '/files', target: 'https://files.internal:8443', targetOrigin: 'https://files.internal:8443', methods: DEFAULT_ROUTE_METHODS };
+const API: RouteConfig = { prefix: '/api', target: 'http://127.0.0.1:4000/api', targetOrigin: 'http://127.0.0.1:4000', methods: DEFAULT_ROUTE_METHODS, scopes: [], token: 'access', timeoutMs: 30000 };
+const ROOT_TARGET: RouteConfig = { prefix: '/files', target: 'https://files.internal:8443', targetOrigin: 'https://files.internal:8443', methods: DEFAULT_ROUTE_METHODS, scopes: [], token: 'access', timeoutMs: 30000 };
 
 const CONTEXT: ForwardingContext = { accessToken: 'access-token-value', clientAddress: '203.0.113.7', publicOrigin: PUBLIC_ORIGIN };
 
@@ -291,7 +291,7 @@ describe('upstreamUrl', () => {
     expect(upstreamUrl(API, '/api', '')).toBe('http://127.0.0.1:4000/api');
     expect(upstreamUrl(API, '/api/', '?x')).toBe('http://127.0.0.1:4000/api/?x');
     expect(upstreamUrl(ROOT_TARGET, '/files/a/b', '?c=d')).toBe('https://files.internal:8443/a/b?c=d');
-    expect(upstreamUrl({ prefix: '/v', target: 'https://up.example.com/base/v1', targetOrigin: 'https://up.example.com', methods: DEFAULT_ROUTE_METHODS }, '/v/x', '')).toBe('https://up.example.com/base/v1/x');
+    expect(upstreamUrl({ prefix: '/v', target: 'https://up.example.com/base/v1', targetOrigin: 'https://up.example.com', methods: DEFAULT_ROUTE_METHODS, scopes: [], token: 'access', timeoutMs: 30000 }, '/v/x', '')).toBe('https://up.example.com/base/v1/x');
   });
 
   it('produces a URL on the target origin', () => {

@@ -13,6 +13,7 @@ import type { BffRuntime } from '../runtime.js';
 import { clearSessionCookies, sessionSetCookies, type SessionData } from '../session/session.js';
 import { cookieHeaders } from './session.js';
 import { problemResponse } from '../errors.js';
+import { outcomeOf } from '../observability/outcome.js';
 
 /** Creates the handler for one proxied route (mounted behind the request guard). */
 export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
@@ -20,6 +21,7 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
 
   return async function bffProxy(c: Context): Promise<Response> {
     const url = new URL(c.req.url);
+    outcomeOf(c).route = route.prefix;
     if (!route.methods.includes(c.req.method)) {
       return problemResponse(new BffError('method_not_allowed'), { allow: route.methods.join(', ') });
     }
@@ -30,8 +32,12 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
     if (!isForwardablePath(url.pathname)) {
       throw new BffError('invalid_request', { title: 'Encoded slashes, dots or backslashes are not allowed in proxied paths', logInfo: `route ${route.prefix}: refused encoded path` });
     }
+    // A public route: no session, no token, the browser's cookies and credentials still stripped.
+    if (route.token === 'none') return forward(c, url, undefined);
+
     const loaded = await loadRequestSession(c, runtime);
     const { cookies, lookup } = loaded;
+    outcomeOf(c).sessionPresent = lookup.status === 'valid';
     if (lookup.status !== 'valid') {
       return problemResponse(new BffError('unauthenticated'), lookup.status === 'invalid' ? cookieHeaders(clearSessionCookies(cookies)) : undefined);
     }
@@ -52,6 +58,13 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
         session = fresh;
         setCookies = await sessionSetCookies(session, cookies, runtime.sealer, runtime.nowSeconds());
       }
+    }
+
+    if (!hasScopes(session, route.scopes, runtime.config.scopes)) {
+      logger.log('info', 'proxy.insufficient_scope', { domain: 'identity', route: route.prefix });
+      const headers = cookieHeaders(setCookies);
+      headers.set('www-authenticate', `Bearer error="insufficient_scope", scope="${route.scopes.join(' ')}"`);
+      return problemResponse(new BffError('insufficient_scope'), headers);
     }
 
     let response = await forward(c, url, session.at);
@@ -107,7 +120,7 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
     }
   };
 
-  async function forward(c: Context, url: URL, accessToken: string): Promise<Response> {
+  async function forward(c: Context, url: URL, accessToken: string | undefined): Promise<Response> {
     const target = upstreamUrl(route, url.pathname, url.search);
     const method = c.req.method;
     const controller = new AbortController();
@@ -115,7 +128,7 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
-    }, runtime.config.upstreamTimeoutMs);
+    }, route.timeoutMs);
     const onClientGone = () => controller.abort();
     c.req.raw.signal?.addEventListener('abort', onClientGone, { once: true });
     const started = Date.now();
@@ -136,7 +149,10 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
         customFetch: (request: Request) => runtime.upstreamFetch(request),
       } as RequestInit & { customFetch: (request: Request) => Promise<Response> });
       const headers = filterUpstreamResponseHeaders(upstream.headers, route);
-      logger.log('debug', 'proxy.forwarded', { domain: 'upstream', route: route.prefix, method, status: upstream.status, ms: Date.now() - started });
+      const outcome = outcomeOf(c);
+      outcome.upstreamStatus = upstream.status;
+      outcome.upstreamMs = Date.now() - started;
+      logger.log('debug', 'proxy.forwarded', { domain: 'upstream', route: route.prefix, method, status: upstream.status, ms: outcome.upstreamMs });
       return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
     } catch (error) {
       if (limit.exceeded) throw new BffError('payload_too_large', { logInfo: `route ${route.prefix}: streamed body over the limit` });
@@ -171,4 +187,14 @@ export function limitBody(body: ReadableStream<Uint8Array>, maxBytes: number, st
       },
     }),
   );
+}
+
+/**
+ * Whether the session's access token carries every scope a route requires.
+ * A token response without `scope` granted what was requested (RFC 6749 5.1).
+ */
+export function hasScopes(session: SessionData, required: readonly string[], requested: string): boolean {
+  if (required.length === 0) return true;
+  const granted = new Set((session.scope ?? requested).split(' ').filter(Boolean));
+  return required.every((scope) => granted.has(scope));
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loginThroughIdp, TestBrowser } from '../support/browser.js';
 import { CSRF } from '../support/harness.js';
-import { freePort } from '../support/target.js';
+import { freePort } from '../support/ports.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 let child: ChildProcess;

@@ -22,7 +22,7 @@ import { expect } from 'vitest';
 import { startNodeServer, type RunningNodeServer } from '../../src/node.js';
 import type { TestBrowser } from './browser.js';
 import { CSRF, recordingLogger } from './harness.js';
-import { freePort } from './target.js';
+import { freePort } from './ports.js';
 
 /** Marks an ID token claim as omitted. */
 export const OMIT: unique symbol = Symbol('omit');
@@ -68,11 +68,12 @@ export type SigningMode = 'rs256' | 'none' | 'hs256-client-secret' | 'hs256-publ
  * - `ok`: a correct JSON token response;
  * - `html-200` / `html-502`: an HTML error page with that status;
  * - `broken-json`: 200 `application/json` with a truncated JSON text;
- * - `huge`: 200, a valid token response padded with an extra member to 5 MiB;
+ * - `huge`: 200, a valid token response padded with an extra member to 5 MiB, streamed (chunked, no Content-Length);
+ * - `huge-declared`: the same with `Content-Length: 5242880`;
  * - `stall`: never answers (no status line) until the IdP is closed;
  * - `stall-after-headers`: sends 200 headers and half a JSON object, then nothing.
  */
-export type TokenResponseMode = 'ok' | 'html-200' | 'html-502' | 'broken-json' | 'huge' | 'stall' | 'stall-after-headers';
+export type TokenResponseMode = 'ok' | 'html-200' | 'html-502' | 'broken-json' | 'huge' | 'huge-declared' | 'stall' | 'stall-after-headers';
 
 /** How the discovery document is served: correctly, as an HTML page, or never. */
 export type DiscoveryMode = 'ok' | 'html-200' | 'stall';
@@ -339,9 +340,11 @@ export async function startHostileIdp(options: HostileIdpOptions = {}): Promise<
       send(res, 200, JSON.stringify(body).slice(0, 40), 'application/json');
       return;
     }
-    if (mode === 'huge') {
+    if (mode === 'huge' || mode === 'huge-declared') {
       const padded = JSON.stringify({ ...body, padding: '' });
-      send(res, 200, `${padded.slice(0, -3)}"${'x'.repeat(HUGE_BYTES - padded.length)}"}`, 'application/json');
+      const text = `${padded.slice(0, -3)}"${'x'.repeat(HUGE_BYTES - padded.length)}"}`;
+      // writeHead without a length makes Node stream the body chunked.
+      send(res, 200, text, 'application/json', mode === 'huge-declared' ? { 'content-length': String(Buffer.byteLength(text)) } : {});
       return;
     }
     lastAccessToken = accessToken;
@@ -394,6 +397,7 @@ export async function startHostileIdp(options: HostileIdpOptions = {}): Promise<
       const entry = codes.get(code);
       codes.delete(code);
       if (!entry || entry.expiresAt < Date.now()) return refuse(res, 400, 'invalid_grant', 'token: unknown, used or expired code');
+      if (entry.clientId !== credentials.id) return refuse(res, 400, 'invalid_grant', 'token: code issued to another client');
       if (form.get('redirect_uri') !== entry.redirectUri) return refuse(res, 400, 'invalid_grant', 'token: redirect_uri differs from the authorization request');
       const verifier = form.get('code_verifier') ?? '';
       if (createHash('sha256').update(verifier).digest('base64url') !== entry.codeChallenge) {
@@ -489,6 +493,15 @@ export async function startHostileIdp(options: HostileIdpOptions = {}): Promise<
         server.closeAllConnections();
       }),
   };
+}
+
+/** Polls `predicate` every 10 ms until it holds; throws after `timeoutMs`. */
+export async function until(predicate: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!predicate()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** A tiny upstream API that counts hits and answers 200 JSON. */
@@ -647,6 +660,8 @@ export async function expectLoginRefused(attempt: LoginAttempt, code: 'login_fai
   expect(attempt.location).toBe(`${bff.url}/?bff_error=${code}`);
   expect(attempt.response.headers.getSetCookie().filter((l) => l.startsWith('__Host-bff-session') && !/Max-Age=0/i.test(l))).toEqual([]);
   expect(await sessionCookieNames(browser, bff)).toEqual([]);
+  // Nor a login-transaction cookie: the callback consumed it (and /bff/login set none if it failed).
+  expect((await browser.cookies(bff.url)).map((c) => c.key).filter((k) => k.startsWith('__Host-bff-'))).toEqual([]);
   expect(await sessionView(browser, bff)).toEqual({ authenticated: false });
   const api = await browser.fetch(`${bff.url}/api/x`, { headers: CSRF });
   expect(api.status).toBe(401);

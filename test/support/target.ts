@@ -5,8 +5,8 @@
  * API, and async knobs for the clock, the IdP connection and the logs.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
 import { Miniflare } from 'miniflare';
 import { startExampleApi, type ExampleApi } from '../../dev/api.js';
 import { startDevIdp, type DevIdp, type DevIdpOptions } from '../../dev/idp.js';
@@ -144,11 +144,4 @@ async function startWorkerTarget(options: TargetOptions): Promise<Target> {
   };
 }
 
-/** A free loopback port (the Worker's URL must be known before the IdP registers its redirect URI). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort };

@@ -7,11 +7,15 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TestBrowser } from '../../support/browser.js';
+import { CSRF } from '../../support/harness.js';
 import {
   attemptLogin,
   expectLoginRefused,
   expectLoginSucceeded,
+  expectNoSecretsInLogs,
   OMIT,
+  sessionCookieNames,
+  sessionView,
   startBffAgainst,
   startHostileIdp,
   type BffUnderTest,
@@ -161,6 +165,39 @@ describe('hostile IdP: ID token claims', () => {
     it('an IdP clock 25 s behind (iat and exp −25 s) is accepted', async () => {
       idp.script.idToken.skewSeconds = -25;
       await expectAccepted();
+    });
+  });
+
+  describe('on refresh (POST /bff/refresh)', () => {
+    /** Logs in correctly, then refreshes with the current script applied to the refreshed ID token. */
+    async function refreshWith(change: () => void): Promise<{ browser: TestBrowser; res: Response }> {
+      const browser = new TestBrowser();
+      await expectLoginSucceeded(await attemptLogin(browser, bff, idp), { browser, bff, idp });
+      change();
+      const res = await browser.fetch(`${bff.url}/bff/refresh`, { method: 'POST', headers: CSRF });
+      return { browser, res };
+    }
+
+    /** The refresh is refused as session_expired and the session is gone. */
+    async function expectSessionEnded({ browser, res }: { browser: TestBrowser; res: Response }): Promise<void> {
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { code?: string }).code).toBe('session_expired');
+      expect(idp.hits['/token']).toBe(2);
+      expect(await sessionCookieNames(browser, bff)).toEqual([]);
+      expect(await sessionView(browser, bff)).toEqual({ authenticated: false });
+      expectNoSecretsInLogs(idp, bff);
+    }
+
+    it('a refreshed ID token naming another subject ends the session', async () => {
+      await expectSessionEnded(await refreshWith(() => (idp.script.idToken.sub = 'someone-else')));
+    });
+
+    it('a refreshed ID token from another issuer ends the session', async () => {
+      await expectSessionEnded(await refreshWith(() => (idp.script.idToken.iss = 'https://evil.example')));
+    });
+
+    it('a refreshed ID token for another audience ends the session', async () => {
+      await expectSessionEnded(await refreshWith(() => (idp.script.idToken.aud = 'another-client')));
     });
   });
 
