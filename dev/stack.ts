@@ -44,6 +44,8 @@ export interface DevStack {
 
 /** The client id the dev IdP registers for the BFF. */
 export const DEV_CLIENT_ID = 'hono-bff-dev';
+/** Scopes the dev stack requests: OIDC ones plus the example API's. */
+export const DEV_SCOPES = 'openid profile email offline_access notes:read notes:write';
 /** RFC 8707 resource indicator of the example API: tokens for it are RS256 JWTs with this `aud`. */
 export const DEV_API_RESOURCE = 'https://api.hono-bff.test';
 
@@ -70,6 +72,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     BFF_PUBLIC_URL: bffUrl,
     BFF_SESSION_SECRET: randomBytes(32).toString('base64url'),
     BFF_RESOURCE: DEV_API_RESOURCE,
+    BFF_SCOPES: DEV_SCOPES,
     BFF_ROUTES: JSON.stringify(options.apiRoutes?.(api.url) ?? { '/api': `${api.url}/api` }),
     ...options.env,
   };

@@ -32,7 +32,7 @@ describe('login → session → proxy → refresh → logout', () => {
     expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
     expect(authorize.searchParams.get('state')!.length).toBeGreaterThanOrEqual(22);
     expect(authorize.searchParams.get('nonce')!.length).toBeGreaterThanOrEqual(22);
-    expect(authorize.searchParams.get('scope')).toBe('openid profile email offline_access');
+    expect(authorize.searchParams.get('scope')).toBe('openid profile email offline_access notes:read notes:write');
     expect(authorize.searchParams.get('redirect_uri')).toBe(`${stack.bffUrl}/bff/callback`);
 
     // Only the session cookie remains: the login transaction was consumed.
@@ -157,7 +157,7 @@ describe('login → session → proxy → refresh → logout', () => {
     const browser = new TestBrowser();
     const res = await browser.fetch(`${stack.bffUrl}/bff/login?returnTo=/x&scope=admin&prompt=none&redirect_uri=https://evil.example/cb&response_type=token&client_id=evil&resource=https://evil.example`);
     const location = new URL(res.headers.get('location')!);
-    expect(location.searchParams.get('scope')).toBe('openid profile email offline_access');
+    expect(location.searchParams.get('scope')).toBe('openid profile email offline_access notes:read notes:write');
     expect(location.searchParams.get('prompt')).toBeNull();
     expect(location.searchParams.get('redirect_uri')).toBe(`${stack.bffUrl}/bff/callback`);
     expect(location.searchParams.get('response_type')).toBe('code');

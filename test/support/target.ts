@@ -10,7 +10,7 @@ import { freePort } from './ports.js';
 import { Miniflare } from 'miniflare';
 import { startExampleApi, type ExampleApi } from '../../dev/api.js';
 import { startDevIdp, type DevIdp, type DevIdpOptions } from '../../dev/idp.js';
-import { DEV_API_RESOURCE, DEV_CLIENT_ID, startDevStack } from '../../dev/stack.js';
+import { DEV_API_RESOURCE, DEV_CLIENT_ID, DEV_SCOPES, startDevStack } from '../../dev/stack.js';
 import type { LogFields, LogLevel } from '../../src/log.js';
 
 /** Which runtime the BFF runs on. */
@@ -105,6 +105,7 @@ async function startWorkerTarget(options: TargetOptions): Promise<Target> {
     BFF_PUBLIC_URL: bffUrl,
     BFF_SESSION_SECRET: randomBytes(32).toString('base64url'),
     BFF_RESOURCE: DEV_API_RESOURCE,
+    BFF_SCOPES: DEV_SCOPES,
     BFF_ROUTES: JSON.stringify(options.apiRoutes?.(api.url) ?? { '/api': `${api.url}/api` }),
     ...options.env,
   };
