@@ -63,6 +63,7 @@ describe('parseConfig: valid minimal configuration', () => {
     expect(config.upstreamTimeoutMs).toBe(30000);
     expect(config.sessionMaxAgeSeconds).toBe(604800);
     expect(config.refreshLeewaySeconds).toBe(60);
+    expect(config.introspectionCacheSeconds).toBe(60);
     expect(config.resource).toBeUndefined();
     expect(config.idTokenSigningAlg).toBeUndefined();
   });
@@ -103,6 +104,14 @@ describe('parseConfig: valid minimal configuration', () => {
     expect(parseConfig(env({ BFF_IDP_TIMEOUT_MS: '100' })).idpTimeoutMs).toBe(100);
     expect(parseConfig(env({ BFF_IDP_TIMEOUT_MS: '120000' })).idpTimeoutMs).toBe(120000);
     expect(parseConfig(env({ BFF_UPSTREAM_TIMEOUT_MS: '600000' })).upstreamTimeoutMs).toBe(600000);
+  });
+
+  it('accepts BFF_INTROSPECTION_CACHE_SECONDS from 0 (no cache) to 3600 and refuses others', () => {
+    expect(parseConfig(env({ BFF_INTROSPECTION_CACHE_SECONDS: '0' })).introspectionCacheSeconds).toBe(0);
+    expect(parseConfig(env({ BFF_INTROSPECTION_CACHE_SECONDS: '3600' })).introspectionCacheSeconds).toBe(3600);
+    for (const value of ['3601', '-1', '1.5', 'abc']) {
+      expect(problemsOf(env({ BFF_INTROSPECTION_CACHE_SECONDS: value }))).toEqual(['BFF_INTROSPECTION_CACHE_SECONDS must be an integer from 0 to 3600']);
+    }
   });
 
   it('dedupes scopes and keeps their order', () => {

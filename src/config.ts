@@ -79,6 +79,12 @@ export interface BffConfig {
   readonly sessionIdleSeconds: number;
   /** Refresh the access token when it expires within this many seconds. @default 60 */
   readonly refreshLeewaySeconds: number;
+  /**
+   * `BFF_INTROSPECTION_CACHE_SECONDS`: longest time an introspection result of a
+   * phantom route is reused (never past the token's own `exp`); 0 introspects on
+   * every request. Range 0..3600. @default 60
+   */
+  readonly introspectionCacheSeconds: number;
   /** Folder of the built SPA to serve (Node adapter), with fallback to its index.html. @default none */
   readonly staticDir: string | undefined;
   /** Content-Security-Policy of the served SPA document. @default DEFAULT_CSP (same-origin only) */
@@ -144,6 +150,7 @@ export function parseConfig(env: ConfigEnv): BffConfig {
   const sessionMaxAgeSeconds = parseInteger('BFF_SESSION_MAX_SECONDS', read('BFF_SESSION_MAX_SECONDS'), 7 * 24 * 3600, 60, 400 * 24 * 3600, problems);
   const sessionIdleSeconds = parseInteger('BFF_SESSION_IDLE_SECONDS', read('BFF_SESSION_IDLE_SECONDS'), 8 * 3600, 60, 400 * 24 * 3600, problems);
   const maxBodyBytes = parseInteger('BFF_MAX_BODY_BYTES', read('BFF_MAX_BODY_BYTES'), 10 * 1024 * 1024, 0, 1024 * 1024 * 1024, problems);
+  const introspectionCacheSeconds = parseInteger('BFF_INTROSPECTION_CACHE_SECONDS', read('BFF_INTROSPECTION_CACHE_SECONDS'), 60, 0, 3600, problems);
 
   const staticDir = read('BFF_STATIC_DIR');
   const contentSecurityPolicy = parseCsp(read('BFF_CONTENT_SECURITY_POLICY'), problems);
@@ -170,6 +177,7 @@ export function parseConfig(env: ConfigEnv): BffConfig {
     sessionMaxAgeSeconds,
     sessionIdleSeconds,
     refreshLeewaySeconds: 60,
+    introspectionCacheSeconds,
     staticDir,
     contentSecurityPolicy,
   });

@@ -92,6 +92,7 @@ export function problemResponse(error: BffError, headers?: HeadersInit): Respons
   const out = new Headers(headers);
   out.set('content-type', 'application/problem+json');
   out.set('cache-control', 'no-store');
+  out.set('x-content-type-options', 'nosniff');
   if (error.retryAfter !== undefined) out.set('retry-after', String(error.retryAfter));
   return new Response(JSON.stringify(problemBody(error)), { status: error.status, headers: out });
 }

@@ -18,6 +18,16 @@ export interface OidcProvider {
   readonly supportsRevocation: boolean;
   /** Whether the IdP supports RP-initiated logout. */
   readonly supportsEndSession: boolean;
+  /** Whether the IdP has an RFC 7662 introspection endpoint (phantom routes need one). */
+  readonly supportsIntrospection: boolean;
+  /**
+   * The pinned algorithm of RFC 9701 signed introspection responses (also set as the client's
+   * `introspection_signed_response_alg`), or undefined when the IdP advertises no asymmetric
+   * `introspection_signing_alg_values_supported`: phantom routes then fall back to JSON introspection.
+   */
+  readonly jwtIntrospectionAlg: string | undefined;
+  /** The client authentication openid-client uses, for calls the BFF makes itself (introspection). */
+  readonly clientAuth: client.ClientAuth;
 }
 
 /** Status of the discovery cache, for readiness probes and logs. */
@@ -41,8 +51,9 @@ const FAILURE_HOLD_MS = 1000;
  * Creates the discovery cache for one configuration.
  *
  * @param now injectable clock (ms), for tests.
+ * @param onDiscovered called once, when the provider is first discovered (a failing hook never fails discovery).
  */
-export function createDiscovery(config: BffConfig, idpFetch: FetchLike, now: () => number = Date.now): Discovery {
+export function createDiscovery(config: BffConfig, idpFetch: FetchLike, now: () => number = Date.now, onDiscovered?: (provider: OidcProvider) => void): Discovery {
   let pending: Promise<OidcProvider> | undefined;
   let resolved: OidcProvider | undefined;
   let failedAt = -Infinity;
@@ -53,6 +64,11 @@ export function createDiscovery(config: BffConfig, idpFetch: FetchLike, now: () 
       const provider = await discover(config, idpFetch);
       resolved = provider;
       lastError = undefined;
+      try {
+        onDiscovered?.(provider);
+      } catch {
+        // Observers (logging) must not turn a working IdP into an outage.
+      }
       return provider;
     } catch (error) {
       failedAt = now();
@@ -85,11 +101,19 @@ async function discover(config: BffConfig, fetchLike: FetchLike): Promise<OidcPr
     [client.customFetch]: idpFetch,
   });
   const metadata = discovered.serverMetadata();
+  const supportsIntrospection = typeof metadata.introspection_endpoint === 'string';
+  const jwtIntrospectionAlg = supportsIntrospection ? chooseIntrospectionAlg(metadata.introspection_signing_alg_values_supported) : undefined;
+  const clientAuth = chooseClientAuth(config, metadata.token_endpoint_auth_methods_supported);
   const oidcConfig = new client.Configuration(
     metadata,
     config.clientId,
-    { client_secret: config.clientSecret, id_token_signed_response_alg: chooseIdTokenAlg(config, metadata.id_token_signing_alg_values_supported) },
-    chooseClientAuth(config, metadata.token_endpoint_auth_methods_supported),
+    {
+      client_secret: config.clientSecret,
+      id_token_signed_response_alg: chooseIdTokenAlg(config, metadata.id_token_signing_alg_values_supported),
+      // RFC 9701: introspection answers as a JWT signed with this algorithm (phantom routes).
+      ...(jwtIntrospectionAlg ? { introspection_signed_response_alg: jwtIntrospectionAlg } : {}),
+    },
+    clientAuth,
   );
   if (config.issuerIsLoopback) client.allowInsecureRequests(oidcConfig);
   oidcConfig.timeout = config.idpTimeoutMs / 1000;
@@ -100,6 +124,9 @@ async function discover(config: BffConfig, fetchLike: FetchLike): Promise<OidcPr
     config: oidcConfig,
     supportsRevocation: typeof metadata.revocation_endpoint === 'string',
     supportsEndSession: typeof metadata.end_session_endpoint === 'string',
+    supportsIntrospection,
+    jwtIntrospectionAlg,
+    clientAuth,
   };
 }
 
@@ -109,6 +136,18 @@ function chooseClientAuth(config: BffConfig, supported: string[] | undefined): c
   if (methods.includes('client_secret_basic')) return client.ClientSecretBasic(config.clientSecret);
   if (methods.includes('client_secret_post')) return client.ClientSecretPost(config.clientSecret);
   throw new BffError('idp_unavailable', { logInfo: 'discovery: the IdP supports neither client_secret_basic nor client_secret_post' });
+}
+
+const ASYMMETRIC_ALG = /^(RS|PS|ES)(256|384|512)$|^EdDSA$|^Ed25519$/;
+
+/**
+ * RS256 when advertised for RFC 9701 introspection responses, else the first advertised
+ * asymmetric one; undefined when none is advertised (JSON introspection only).
+ */
+export function chooseIntrospectionAlg(supported: string[] | undefined): string | undefined {
+  if (!Array.isArray(supported)) return undefined;
+  if (supported.includes('RS256')) return 'RS256';
+  return supported.find((alg) => ASYMMETRIC_ALG.test(alg));
 }
 
 /** The configured algorithm, else RS256 when advertised (or nothing is advertised), else the first advertised asymmetric one. */

@@ -116,7 +116,8 @@ export function matchRoute(routes: readonly RouteConfig[], pathname: string): Ro
  * escaping the route's base path (`/api/..%2fadmin`).
  */
 export function isForwardablePath(rawPath: string): boolean {
-  return !/%2e|%2f|%5c|\\/i.test(rawPath);
+  // `..;x` / `.;x` segments: servlet containers strip the `;params` and then resolve the dots.
+  return !/%2e|%2f|%5c|\\/i.test(rawPath) && !/(^|\/)\.{1,2};/.test(rawPath);
 }
 
 /** Upstream URL for a request: the route prefix replaced by the target's path; query kept. */

@@ -135,6 +135,13 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
     const limit = { exceeded: false };
     try {
       const hasBody = method !== 'GET' && method !== 'HEAD' && c.req.raw.body !== null;
+      // Without Content-Length the size is unknown until the end: buffer (bounded by the limit) so an
+      // oversized body is refused before anything reaches the upstream. With it, stream and count.
+      const body = !hasBody
+        ? null
+        : c.req.header('content-length') === undefined
+          ? await readBodyWithin(c.req.raw.body!, runtime.config.maxBodyBytes, route)
+          : limitBody(c.req.raw.body!, runtime.config.maxBodyBytes, limit);
       const upstream = await proxy(target, {
         method,
         headers: buildUpstreamRequestHeaders(c.req.raw.headers, {
@@ -142,7 +149,7 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
           clientAddress: runtime.clientAddress(c),
           publicOrigin: runtime.config.publicOrigin,
         }),
-        body: hasBody ? limitBody(c.req.raw.body!, runtime.config.maxBodyBytes, limit) : null,
+        body,
         ...(hasBody ? { duplex: 'half' } : {}),
         redirect: 'manual',
         signal: controller.signal,
@@ -155,6 +162,7 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
       logger.log('debug', 'proxy.forwarded', { domain: 'upstream', route: route.prefix, method, status: upstream.status, ms: outcome.upstreamMs });
       return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
     } catch (error) {
+      if (error instanceof BffError) throw error;
       if (limit.exceeded) throw new BffError('payload_too_large', { logInfo: `route ${route.prefix}: streamed body over the limit` });
       const code = timedOut ? 'upstream_timeout' : 'upstream_unavailable';
       logger.log('warn', 'proxy.failed', { domain: 'upstream', route: route.prefix, method, code, error: error instanceof Error ? error.name : 'unknown', ms: Date.now() - started });
@@ -165,6 +173,30 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
       c.req.raw.signal?.removeEventListener('abort', onClientGone);
     }
   }
+}
+
+/** Reads a body of unknown length completely, refusing it with 413 as soon as it exceeds `maxBytes`. */
+async function readBodyWithin(body: ReadableStream<Uint8Array>, maxBytes: number, route: RouteConfig): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new BffError('payload_too_large', { logInfo: `route ${route.prefix}: body without Content-Length over the limit` });
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
 }
 
 /**

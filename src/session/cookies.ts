@@ -65,10 +65,14 @@ export function readChunkedCookie(cookies: Record<string, string>, name: string)
   return value;
 }
 
-/** How many chunks of `name` the request carries (chunk 0 included; gaps end the count). */
+/**
+ * How many chunk slots of `name` the request occupies: one past the highest
+ * chunk index present, gaps and a missing chunk 0 included, so that writing
+ * or clearing a session also removes stray chunks.
+ */
 export function countChunks(cookies: Record<string, string>, name: string): number {
   let n = 0;
-  while (n < MAX_SESSION_CHUNKS && cookies[chunkName(name, n)] !== undefined) n++;
+  for (let i = 0; i < MAX_SESSION_CHUNKS; i++) if (cookies[chunkName(name, i)] !== undefined) n = i + 1;
   return n;
 }
 

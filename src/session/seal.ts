@@ -62,7 +62,8 @@ export function createSealer(secrets: readonly string[]): Sealer {
       return sealData({ ...data, p: purpose }, { password: ring.sealing, ttl: Math.ceil(ttlSeconds) });
     },
     async unseal<T extends object>(purpose: SealPurpose, sealed: string): Promise<T | undefined> {
-      if (!sealed.startsWith('Fe26.2*') || sealed.length > 64 * 1024) return undefined;
+      // Only the canonical form "Fe26.2*…~2": iron-session would ignore bytes appended after its version suffix.
+      if (sealed.length > 64 * 1024 || !/^Fe26\.2\*[^~]*~2$/.test(sealed)) return undefined;
       const ring = await keyringFor(purpose);
       let data: Record<string, unknown>;
       try {

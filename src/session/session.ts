@@ -91,7 +91,8 @@ export const ACTIVITY_RESEAL_SECONDS = 60;
  */
 export async function readSession(cookies: Record<string, string>, sealer: Sealer, nowSeconds: number, idleSeconds = Infinity): Promise<SessionLookup> {
   const sealed = readChunkedCookie(cookies, SESSION_COOKIE);
-  if (sealed === undefined) return { status: 'none' };
+  // Stray chunks without chunk 0 are unusable leftovers: report them so they get cleared.
+  if (sealed === undefined) return countChunks(cookies, SESSION_COOKIE) > 0 ? { status: 'invalid' } : { status: 'none' };
   const session = await sealer.unseal<SessionData>('session', sealed);
   if (!session || !isSessionShape(session) || sessionEnd(session, idleSeconds) <= nowSeconds) return { status: 'invalid' };
   if (!(await sealer.usesPrimaryKey(sealed))) return { status: 'valid', session, reseal: 'rotated' };
