@@ -1,13 +1,21 @@
 /**
- * Example API (resource server) the BFF proxies to. It validates RS256 `at+jwt` access
- * tokens from the dev IdP and records every request so tests can see exactly what the BFF
- * forwarded (hit counts, absence of cookies, forwarded headers).
+ * Example API (resource server) the BFF proxies to. It accepts two kinds of Bearer, both
+ * RS256-signed by the dev IdP (same JWKS):
+ *
+ * - an RFC 9068 `at+jwt` access token with `aud` = the API's resource indicator;
+ * - a phantom token: the IdP's RFC 9701 introspection response (`typ`
+ *   `token-introspection+jwt`, `aud` = the BFF's client id), whose `token_introspection`
+ *   claims must say `active: true` with an `exp` in the future.
+ *
+ * It records every request so tests can see exactly what the BFF forwarded (hit counts,
+ * absence of cookies, forwarded headers, which kind of token arrived).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
-import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, customFetch, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { DEV_CLIENT_ID } from './constants.js';
 
 /** Options for {@link startExampleApi}. */
 export interface ExampleApiOptions {
@@ -17,7 +25,12 @@ export interface ExampleApiOptions {
   issuer: string;
   /** The resource indicator; the JWT `aud` must include it. */
   audience: string;
+  /** `aud` of accepted phantom tokens (introspection JWTs): the BFF's client id. @default DEV_CLIENT_ID */
+  phantomAudience?: string;
 }
+
+/** Which kind of Bearer a request carried. */
+export type ApiTokenType = 'at+jwt' | 'phantom';
 
 /** One request as received, before authentication. */
 export interface RecordedRequest {
@@ -44,6 +57,7 @@ interface Note { id: string; text: string; createdAt: string; }
 const MAX_LARGE_BYTES = 10 * 1024 * 1024;
 const CHUNK = 64 * 1024;
 const ACCESS_TOKEN_TYP = new Set(['at+jwt', 'application/at+jwt']);
+const PHANTOM_TOKEN_TYP = new Set(['token-introspection+jwt', 'application/token-introspection+jwt']);
 
 /** RFC 9457 problem response; `code` is the machine-readable reason the BFF may map. */
 function problem(status: 400 | 401 | 404, title: string, code: string): Response {
@@ -70,15 +84,43 @@ function streamOfA(bytes: number): ReadableStream<Uint8Array> {
  * The example API as a Hono app (no server). `fetch` is used for discovery and JWKS so
  * tests can inject one. Routes live under `/api`; `/api/public` needs no token.
  */
-export function createExampleApiApp(options: { issuer: string; audience: string; fetch?: typeof fetch }): Hono {
+export function createExampleApiApp(options: { issuer: string; audience: string; phantomAudience?: string; fetch?: typeof fetch }): Hono {
   const doFetch = options.fetch ?? fetch;
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   let jwksPending: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
   const notes = new Map<string, Note[]>();
   // Verified claims per request. A WeakMap instead of typed Hono variables keeps the
   // return type a plain `Hono`, which callers can mount anywhere.
-  const claimsOf = new WeakMap<Request, JWTPayload>();
-  const claims = (c: { req: { raw: Request } }): JWTPayload => claimsOf.get(c.req.raw) ?? {};
+  const claimsOf = new WeakMap<Request, { claims: JWTPayload; tokenType: ApiTokenType }>();
+  const claims = (c: { req: { raw: Request } }): JWTPayload => claimsOf.get(c.req.raw)?.claims ?? {};
+  const phantomAudience = options.phantomAudience ?? DEV_CLIENT_ID;
+
+  /** Verifies either kind of Bearer; throws for anything else. */
+  const verifyBearer = async (token: string): Promise<{ claims: JWTPayload; tokenType: ApiTokenType }> => {
+    const typ = String(decodeProtectedHeader(token).typ ?? '').toLowerCase();
+    if (PHANTOM_TOKEN_TYP.has(typ)) {
+      const { payload } = await jwtVerify(token, await getJwks(), {
+        issuer: options.issuer,
+        audience: phantomAudience,
+        typ: 'token-introspection+jwt',
+        algorithms: ['RS256'],
+        requiredClaims: ['iat'],
+      });
+      const inner = payload['token_introspection'] as JWTPayload & { active?: unknown } | undefined;
+      if (!inner || typeof inner !== 'object' || inner.active !== true) throw new Error('inactive');
+      if (typeof inner.exp !== 'number' || inner.exp <= Date.now() / 1000) throw new Error('expired');
+      return { claims: inner, tokenType: 'phantom' };
+    }
+    const { payload, protectedHeader } = await jwtVerify(token, await getJwks(), {
+      issuer: options.issuer,
+      audience: options.audience,
+      algorithms: ['RS256'],
+    });
+    // Checked here rather than with jose's `typ` option, which is an exact match: RFC 9068
+    // allows both `at+jwt` and the full `application/at+jwt`.
+    if (!ACCESS_TOKEN_TYP.has((protectedHeader.typ ?? '').toLowerCase())) throw new Error('typ');
+    return { claims: payload, tokenType: 'at+jwt' };
+  };
 
   /** Discovery is read lazily (the IdP may start after the API) and cached; a failure is retried next time. */
   const getJwks = (): Promise<ReturnType<typeof createRemoteJWKSet>> => {
@@ -101,15 +143,7 @@ export function createExampleApiApp(options: { issuer: string; audience: string;
     const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(c.req.header('authorization') ?? '');
     if (!match?.[1]) return problem(401, 'Missing bearer token', 'invalid_token');
     try {
-      const { payload, protectedHeader } = await jwtVerify(match[1], await getJwks(), {
-        issuer: options.issuer,
-        audience: options.audience,
-        algorithms: ['RS256'],
-      });
-      // Checked here rather than with jose's `typ` option, which is an exact match: RFC 9068
-      // allows both `at+jwt` and the full `application/at+jwt`.
-      if (!ACCESS_TOKEN_TYP.has((protectedHeader.typ ?? '').toLowerCase())) throw new Error('typ');
-      claimsOf.set(c.req.raw, payload);
+      claimsOf.set(c.req.raw, await verifyBearer(match[1]));
     } catch {
       // Never echo the token or the verification detail (it can quote claims).
       return problem(401, 'Invalid access token', 'invalid_token');
@@ -127,6 +161,7 @@ export function createExampleApiApp(options: { issuer: string; audience: string;
       clientId: rest['client_id'],
       aud,
       exp,
+      tokenType: claimsOf.get(c.req.raw)?.tokenType,
       receivedCookieHeader: c.req.header('cookie') !== undefined,
       forwarded: {
         for: c.req.header('x-forwarded-for'),
@@ -207,7 +242,7 @@ export function createExampleApiApp(options: { issuer: string; audience: string;
 
 /** Starts the example API on 127.0.0.1, recording each request before any auth runs. */
 export async function startExampleApi(options: ExampleApiOptions): Promise<ExampleApi> {
-  const app = createExampleApiApp({ issuer: options.issuer, audience: options.audience });
+  const app = createExampleApiApp({ issuer: options.issuer, audience: options.audience, ...(options.phantomAudience ? { phantomAudience: options.phantomAudience } : {}) });
   const requests: RecordedRequest[] = [];
   // overrideGlobalObjects: false, so starting this in a test process leaves global Request/Response alone.
   const listener = getRequestListener(app.fetch, { overrideGlobalObjects: false });

@@ -32,6 +32,11 @@ export interface DevIdpOptions {
   refreshTokenTtlSeconds?: number;
   /** Pads every access token with a claim of this many characters (tests of large tokens and cookie chunking). Default none. */
   accessTokenPaddingBytes?: number;
+  /**
+   * RFC 9701 signed introspection responses (advertised as `introspection_signing_alg_values_supported`).
+   * false: JSON introspection only, as many IdPs (phantom routes' fallback mode). Default true.
+   */
+  jwtIntrospection?: boolean;
 }
 
 /** A running dev IdP. */
@@ -48,6 +53,12 @@ export interface DevIdp {
   resetHits(): void;
   /** Introspects a token with the first client's credentials (plain JSON response); not counted in {@link DevIdp.hits}. */
   introspect(token: string): Promise<{ active: boolean; [k: string]: unknown }>;
+  /**
+   * Invalidates one opaque access token and nothing else (an admin action, or an IdP whose
+   * RFC 7009 revocation of an access token keeps the grant). oidc-provider's own revocation
+   * endpoint revokes the whole grant, refresh token included. Returns whether the token existed.
+   */
+  revokeAccessTokenOnly(token: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -187,6 +198,9 @@ async function buildConfiguration(options: DevIdpOptions): Promise<Configuration
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
       id_token_signed_response_alg: 'RS256',
+      // RFC 9701: introspection answers this client with a signed JWT when asked (Accept:
+      // application/token-introspection+jwt), as the BFF's phantom routes do; JSON otherwise.
+      ...(options.jwtIntrospection ?? true ? { introspection_signed_response_alg: 'RS256' } : {}),
     })),
     jwks: { keys: [jwk] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
@@ -218,7 +232,7 @@ async function buildConfiguration(options: DevIdpOptions): Promise<Configuration
       devInteractions: { enabled: false },
       revocation: { enabled: true, allowedPolicy: ownToken },
       introspection: { enabled: true, allowedPolicy: ownToken },
-      jwtIntrospection: { enabled: true },
+      jwtIntrospection: { enabled: options.jwtIntrospection ?? true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx, form) => { ctx.type = 'html'; ctx.body = renderLogoutPage(form); },
@@ -306,6 +320,12 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
       });
       if (!response.ok) throw new Error(`introspection failed with HTTP ${response.status}`);
       return (await response.json()) as { active: boolean; [k: string]: unknown };
+    },
+    async revokeAccessTokenOnly(token) {
+      const accessToken = await provider.AccessToken.find(token);
+      if (!accessToken) return false;
+      await accessToken.destroy();
+      return true;
     },
     close: () => new Promise<void>((resolve, reject) => {
       server.close((err) => (err ? reject(err) : resolve()));

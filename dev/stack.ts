@@ -8,7 +8,13 @@ import { parseConfig } from '../src/config.js';
 import type { BffDeps } from '../src/runtime.js';
 import { createNodeBff, serveNode, type NodeFetchHandler, type RunningNodeServer } from '../src/node.js';
 import { startExampleApi, type ExampleApi } from './api.js';
+import { DEV_API_RESOURCE, DEV_CLIENT_ID, DEV_SCOPES, type DevTokenMode } from './constants.js';
 import { startDevIdp, type DevIdp, type DevIdpOptions } from './idp.js';
+
+export { DEV_API_RESOURCE, DEV_CLIENT_ID, DEV_SCOPES, type DevTokenMode } from './constants.js';
+
+/** A BFF_ROUTES entry: an upstream URL or a route object (see `BFF_ROUTES`). */
+export type DevRouteSpec = string | { target: string; methods?: string[]; scopes?: string[]; token?: 'access' | 'phantom' | 'none'; timeoutMs?: number };
 
 /** Options of {@link startDevStack}. */
 export interface DevStackOptions {
@@ -24,10 +30,15 @@ export interface DevStackOptions {
   env?: Record<string, string | undefined>;
   /** Dependencies for the BFF (fetch, clock, logger). */
   deps?: BffDeps;
-  /** BFF_ROUTES as a function of the example API's URL. @default { "/api": api + "/api" } */
-  apiRoutes?: (apiUrl: string) => Record<string, string | { target: string; methods?: string[] }>;
+  /** BFF_ROUTES as a function of the example API's URL. @default {@link defaultApiRoutes} of the token mode */
+  apiRoutes?: (apiUrl: string) => Record<string, DevRouteSpec>;
+  /**
+   * `access` (default): the BFF requests the example API's resource and forwards its `at+jwt`.
+   * `phantom`: no BFF_RESOURCE (access tokens are opaque) and `/api` is a `token: "phantom"` route.
+   */
+  tokenMode?: DevTokenMode;
   /** Dev IdP knobs (token lifetimes, rotation). */
-  idp?: Pick<DevIdpOptions, 'accessTokenTtlSeconds' | 'rotateRefreshTokens' | 'refreshTokenTtlSeconds' | 'accessTokenPaddingBytes'>;
+  idp?: Pick<DevIdpOptions, 'accessTokenTtlSeconds' | 'rotateRefreshTokens' | 'refreshTokenTtlSeconds' | 'accessTokenPaddingBytes' | 'jwtIntrospection'>;
 }
 
 /** A running local stack. */
@@ -42,12 +53,15 @@ export interface DevStack {
   close(): Promise<void>;
 }
 
-/** The client id the dev IdP registers for the BFF. */
-export const DEV_CLIENT_ID = 'hono-bff-dev';
-/** Scopes the dev stack requests: OIDC ones plus the example API's. */
-export const DEV_SCOPES = 'openid profile email offline_access notes:read notes:write';
-/** RFC 8707 resource indicator of the example API: tokens for it are RS256 JWTs with this `aud`. */
-export const DEV_API_RESOURCE = 'https://api.hono-bff.test';
+/** The default BFF_ROUTES of a token mode: `/api` → the example API, as a phantom route in phantom mode. */
+export function defaultApiRoutes(apiUrl: string, tokenMode: DevTokenMode = 'access'): Record<string, DevRouteSpec> {
+  return { '/api': tokenMode === 'phantom' ? { target: `${apiUrl}/api`, token: 'phantom' } : `${apiUrl}/api` };
+}
+
+/** The BFF_RESOURCE of a token mode: the example API's in access mode, none in phantom mode (opaque tokens). */
+export function devResourceFor(tokenMode: DevTokenMode = 'access'): string | undefined {
+  return tokenMode === 'phantom' ? undefined : DEV_API_RESOURCE;
+}
 
 /** Starts IdP, API and BFF on 127.0.0.1. Secrets are random per start. */
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
@@ -64,16 +78,16 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     resource: DEV_API_RESOURCE,
     ...options.idp,
   });
-  const api = await startExampleApi({ port: options.apiPort ?? 0, issuer: idp.issuer, audience: DEV_API_RESOURCE });
+  const api = await startExampleApi({ port: options.apiPort ?? 0, issuer: idp.issuer, audience: DEV_API_RESOURCE, phantomAudience: DEV_CLIENT_ID });
   const env: Record<string, string | undefined> = {
     BFF_ISSUER: idp.issuer,
     BFF_CLIENT_ID: DEV_CLIENT_ID,
     BFF_CLIENT_SECRET: clientSecret,
     BFF_PUBLIC_URL: bffUrl,
     BFF_SESSION_SECRET: randomBytes(32).toString('base64url'),
-    BFF_RESOURCE: DEV_API_RESOURCE,
+    BFF_RESOURCE: devResourceFor(options.tokenMode),
     BFF_SCOPES: DEV_SCOPES,
-    BFF_ROUTES: JSON.stringify(options.apiRoutes?.(api.url) ?? { '/api': `${api.url}/api` }),
+    BFF_ROUTES: JSON.stringify(options.apiRoutes?.(api.url) ?? defaultApiRoutes(api.url, options.tokenMode)),
     ...options.env,
   };
   try {

@@ -11,12 +11,20 @@
  *
  * With BFF_ISSUER set, only the BFF starts, configured from the environment
  * exactly like the `hono-bff` bin (point it at a real IdP).
+ *
+ * BFF_DEV_TOKEN_MODE chooses what the example API receives (local stack only):
+ *   access   (default) the BFF requests the API's resource indicator and
+ *            forwards the session's access token, an RS256 `at+jwt`;
+ *   phantom  no BFF_RESOURCE, so access tokens are opaque, and `/api` is a
+ *            `token: "phantom"` route: the BFF introspects the opaque token and
+ *            forwards the IdP's signed introspection JWT (RFC 9701) instead.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../src/config.js';
 import { createConsoleLogger } from '../src/log.js';
 import { startNodeServer } from '../src/node.js';
+import type { DevTokenMode } from './constants.js';
 import { startDevStack } from './stack.js';
 
 const logger = createConsoleLogger('info');
@@ -29,6 +37,13 @@ const port = (name: string, fallback: number): number => {
   return value && /^\d+$/.test(value) ? Number(value) : fallback;
 };
 
+/** BFF_DEV_TOKEN_MODE, validated. */
+function devTokenMode(): DevTokenMode {
+  const value = process.env.BFF_DEV_TOKEN_MODE?.trim() || 'access';
+  if (value !== 'access' && value !== 'phantom') throw new Error('BFF_DEV_TOKEN_MODE must be "access" or "phantom"');
+  return value;
+}
+
 async function main(): Promise<void> {
   if (process.env.BFF_ISSUER) {
     const running = await startNodeServer({ deps: { logger } });
@@ -36,6 +51,7 @@ async function main(): Promise<void> {
     onShutdown(() => running.close());
     return;
   }
+  const tokenMode = devTokenMode();
   const vitePort = port('VITE_PORT', 5173);
   const serveSpa = !withVite && existsSync(`${SPA_DIST}/index.html`);
   const stack = await startDevStack({
@@ -45,6 +61,7 @@ async function main(): Promise<void> {
     ...(withVite ? { publicUrl: `http://localhost:${vitePort}` } : {}),
     env: serveSpa ? { BFF_STATIC_DIR: SPA_DIST } : {},
     deps: { logger },
+    tokenMode,
   });
   let closeVite = async () => {};
   if (withVite) {
@@ -61,7 +78,7 @@ async function main(): Promise<void> {
       `  log in        user alice / password alice (or bob / bob)`,
       `  BFF           ${stack.bff.url}/bff/…   API via BFF: ${stack.bffUrl}/api/me (header x-csrf: 1)`,
       `  dev IdP       ${stack.idp.issuer}`,
-      `  example API   ${stack.api.url}/api`,
+      `  example API   ${stack.api.url}/api${tokenMode === 'phantom' ? '   receives phantom tokens (BFF_DEV_TOKEN_MODE=phantom)' : ''}`,
       '  secrets are random per start: sessions end when the stack restarts. Ctrl-C stops everything.',
       '',
     ].join('\n'),

@@ -7,12 +7,19 @@ import { cors } from 'hono/cors';
 import type { BffConfig } from './config.js';
 import { BffError, problemResponse } from './errors.js';
 import { requestGuard } from './middleware/request-guard.js';
+import { observeRequests } from './observability/observe.js';
+import { noteFailure, outcomeOf } from './observability/outcome.js';
+import { REQUEST_ID_HEADER } from './observability/request-id.js';
+import { clientRateLimit } from './ratelimit/limit.js';
 import { createRuntime, type BffDeps, type BffRuntime } from './runtime.js';
 import { loginRoutes } from './routes/login.js';
 import { logoutRoutes } from './routes/logout.js';
 import { proxyHandler } from './routes/proxy.js';
 import { sessionRoutes } from './routes/session.js';
 import { spaHandler } from './static/spa.js';
+
+/** The BFF's own endpoints, relative to the base path. */
+const ENDPOINTS = ['/login', '/callback', '/session', '/refresh', '/logout', '/healthz', '/readyz', '/metrics'];
 
 /**
  * Builds the BFF app from a validated configuration (see `parseConfig`).
@@ -31,13 +38,19 @@ export function createBff(config: BffConfig, deps: BffDeps = {}): Hono {
   const corsPolicy = cors({
     origin: (origin) => (config.allowedOrigins.includes(origin) ? origin : null),
     credentials: true,
-    // Request headers are echoed for allowed origins only; Retry-After must be readable by a cross-origin SPA.
-    exposeHeaders: ['retry-after'],
+    // Request headers are echoed for allowed origins only; Retry-After and the request id must be readable by a cross-origin SPA.
+    exposeHeaders: ['retry-after', REQUEST_ID_HEADER],
     allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     maxAge: 600,
   });
 
+  const endpoints = ENDPOINTS.filter((path) => path !== '/metrics' || config.metricsEnabled);
+  // Observers only on the BFF's own paths: a host app mounting the BFF keeps its routes to itself.
+  app.use(`${base}/*`, observeRequests(runtime, (c) => (endpoints.includes(c.req.path.slice(base.length)) ? c.req.path : `${base}/*`)));
+  for (const route of config.routes) app.use(`${route.prefix}/*`, observeRequests(runtime, () => route.prefix));
   app.use(`${base}/*`, corsPolicy, bffEndpointHeaders);
+  app.use(`${base}/login`, clientRateLimit(runtime, 'login'));
+  app.use(`${base}/callback`, clientRateLimit(runtime, 'callback'));
   app.get(`${base}/healthz`, function bffHealthz() {
     return Response.json({ status: 'ok' }, { headers: { 'cache-control': 'no-store' } });
   });
@@ -53,13 +66,16 @@ export function createBff(config: BffConfig, deps: BffDeps = {}): Hono {
       { status: ready ? 200 : 503, headers: ready ? {} : { 'retry-after': '5' } },
     );
   });
+  app.get(`${base}/metrics`, function bffMetrics() {
+    if (!config.metricsEnabled) throw new BffError('route_not_found');
+    return new Response(runtime.metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } });
+  });
   app.route(base, loginRoutes(runtime));
   for (const path of ['session', 'refresh', 'logout']) app.use(`${base}/${path}`, guard);
   app.route(base, sessionRoutes(runtime));
   app.route(base, logoutRoutes(runtime));
   app.all(`${base}/*`, function bffUnknownEndpoint(c) {
-    const known = ['/login', '/callback', '/session', '/refresh', '/logout', '/healthz', '/readyz'].includes(c.req.path.slice(base.length));
-    throw new BffError(known ? 'method_not_allowed' : 'route_not_found');
+    throw new BffError(endpoints.includes(c.req.path.slice(base.length)) ? 'method_not_allowed' : 'route_not_found');
   });
 
   for (const route of config.routes) {
@@ -71,10 +87,10 @@ export function createBff(config: BffConfig, deps: BffDeps = {}): Hono {
   }
 
   // Last, so BFF endpoints and proxied routes always win over files.
-  if (deps.assets) app.get('*', spaHandler(deps.assets, { contentSecurityPolicy: config.contentSecurityPolicy }));
+  if (deps.assets) app.get('*', observeRequests(runtime, () => 'static'), spaHandler(deps.assets, { contentSecurityPolicy: config.contentSecurityPolicy }));
 
   app.notFound(() => problemResponse(new BffError('route_not_found')));
-  app.onError((error) => handleError(runtime, error));
+  app.onError((error, c) => handleError(runtime, c, error));
   return app;
 }
 
@@ -89,13 +105,16 @@ async function bffEndpointHeaders(c: Context, next: Next): Promise<void> {
   c.res.headers.set('cache-control', 'no-store');
 }
 
-/** The one place uncaught errors become responses: problem+json, never a stack or a token. */
-function handleError(runtime: BffRuntime, error: unknown): Response {
-  if (error instanceof BffError) {
-    if (error.status >= 500) runtime.logger.log('error', 'request.failed', { code: error.code, reason: error.logInfo });
-    else runtime.logger.log('info', 'request.refused', { code: error.code });
-    return problemResponse(error);
-  }
-  runtime.logger.log('error', 'request.crashed', { domain: 'internal', error: error instanceof Error ? error.name : 'unknown' });
-  return problemResponse(new BffError('internal_error', { cause: error }));
+/**
+ * The one place uncaught errors become responses: problem+json, never a stack
+ * or a token. The code and domain go on the request's outcome (its `request`
+ * log line); server-side failures also get a line of their own with the reason.
+ */
+function handleError(runtime: BffRuntime, c: Context, error: unknown): Response {
+  const bffError = error instanceof BffError ? error : new BffError('internal_error', { cause: error });
+  noteFailure(c, bffError.code);
+  const { requestId } = outcomeOf(c);
+  if (bffError !== error) runtime.logger.log('error', 'request.crashed', { requestId, domain: 'internal', error: error instanceof Error ? error.name : 'unknown' });
+  else if (bffError.status >= 500) runtime.logger.log('error', 'request.failed', { requestId, code: bffError.code, reason: bffError.logInfo });
+  return problemResponse(bffError);
 }

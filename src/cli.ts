@@ -4,16 +4,16 @@
  * log line when ready, graceful shutdown on SIGTERM/SIGINT, exit code 1 with
  * every bad key named when the configuration is invalid.
  */
-import { ConfigError } from './config.js';
+import { ConfigError, parseConfig } from './config.js';
 import { createConsoleLogger } from './log.js';
 import { startNodeServer } from './node.js';
 
-const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-const requestedLevel = process.env.BFF_LOG_LEVEL?.trim();
-const logger = createConsoleLogger(LEVELS.find((level) => level === requestedLevel) ?? 'info');
+let logger = createConsoleLogger('info');
 
 try {
-  const running = await startNodeServer({ deps: { logger } });
+  const config = parseConfig(process.env);
+  logger = createConsoleLogger(config.logLevel);
+  const running = await startNodeServer({ config, deps: { logger } });
   logger.log('info', 'server.listening', { url: running.url });
   let closing = false;
   const shutdown = (signal: string) => {

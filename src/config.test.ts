@@ -535,3 +535,29 @@ describe('isUnderPath', () => {
     expect(isUnderPath(path, prefix)).toBe(expected);
   });
 });
+
+describe('parseConfig: rate limits, proxies, metrics, log level', () => {
+  it('defaults: 20 logins a minute per client, no session limit, no trusted proxy, metrics off, info logs', () => {
+    const c = parseConfig(env());
+    expect([c.rateLimitLoginPerMinute, c.rateLimitSessionPerMinute, c.trustProxyHops, c.metricsEnabled, c.logLevel]).toEqual([20, 0, 0, false, 'info']);
+  });
+
+  it('accepts the documented ranges (0 disables a limit)', () => {
+    const c = parseConfig(env({ BFF_RATE_LIMIT_LOGIN_PER_MINUTE: '0', BFF_RATE_LIMIT_SESSION_PER_MINUTE: '600', BFF_TRUST_PROXY: '10', BFF_METRICS: '1', BFF_LOG_LEVEL: 'WARN' }));
+    expect([c.rateLimitLoginPerMinute, c.rateLimitSessionPerMinute, c.trustProxyHops, c.metricsEnabled, c.logLevel]).toEqual([0, 600, 10, true, 'warn']);
+    expect(parseConfig(env({ BFF_METRICS: '0' })).metricsEnabled).toBe(false);
+  });
+
+  it.each(['-1', '11', '1.5', 'true', 'yes'])('refuses BFF_TRUST_PROXY=%s at startup', (value) => {
+    expect(problemsOf(env({ BFF_TRUST_PROXY: value }))).toEqual(['BFF_TRUST_PROXY must be an integer from 0 to 10']);
+  });
+
+  it('names every bad key at once', () => {
+    expect(problemsOf(env({ BFF_RATE_LIMIT_LOGIN_PER_MINUTE: 'lots', BFF_RATE_LIMIT_SESSION_PER_MINUTE: '-5', BFF_METRICS: 'on', BFF_LOG_LEVEL: 'verbose' }))).toEqual([
+      'BFF_RATE_LIMIT_LOGIN_PER_MINUTE must be an integer from 0 to 1000000',
+      'BFF_RATE_LIMIT_SESSION_PER_MINUTE must be an integer from 0 to 1000000',
+      'BFF_METRICS must be 1 or 0',
+      'BFF_LOG_LEVEL must be one of debug, info, warn, error',
+    ]);
+  });
+});

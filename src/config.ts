@@ -4,6 +4,7 @@
  * request, with one error that names every bad key (and never a secret).
  */
 import { BffError } from './errors.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
 import { DEFAULT_CSP } from './static/spa.js';
 import { isLoopbackHost } from './url.js';
 
@@ -85,6 +86,23 @@ export interface BffConfig {
    * every request. Range 0..3600. @default 60
    */
   readonly introspectionCacheSeconds: number;
+  /**
+   * `BFF_RATE_LIMIT_LOGIN_PER_MINUTE`: requests per minute (and burst) each client
+   * address may make to `/login`, and separately to `/callback`; 0 disables. @default 20
+   */
+  readonly rateLimitLoginPerMinute: number;
+  /** `BFF_RATE_LIMIT_SESSION_PER_MINUTE`: proxied requests per minute (and burst) per session; 0 disables. @default 0 */
+  readonly rateLimitSessionPerMinute: number;
+  /**
+   * `BFF_TRUST_PROXY`: how many reverse proxies in front of the BFF append to
+   * `X-Forwarded-For`; the client address is the entry that many from the right.
+   * 0 ignores the header and uses the runtime's address (socket, CF-Connecting-IP). @default 0
+   */
+  readonly trustProxyHops: number;
+  /** `BFF_METRICS=1`: serve Prometheus metrics at `{basePath}/metrics`. @default false */
+  readonly metricsEnabled: boolean;
+  /** `BFF_LOG_LEVEL`: least severe level written by the console logger. @default "info" */
+  readonly logLevel: LogLevel;
   /** Folder of the built SPA to serve (Node adapter), with fallback to its index.html. @default none */
   readonly staticDir: string | undefined;
   /** Content-Security-Policy of the served SPA document. @default DEFAULT_CSP (same-origin only) */
@@ -151,6 +169,11 @@ export function parseConfig(env: ConfigEnv): BffConfig {
   const sessionIdleSeconds = parseInteger('BFF_SESSION_IDLE_SECONDS', read('BFF_SESSION_IDLE_SECONDS'), 8 * 3600, 60, 400 * 24 * 3600, problems);
   const maxBodyBytes = parseInteger('BFF_MAX_BODY_BYTES', read('BFF_MAX_BODY_BYTES'), 10 * 1024 * 1024, 0, 1024 * 1024 * 1024, problems);
   const introspectionCacheSeconds = parseInteger('BFF_INTROSPECTION_CACHE_SECONDS', read('BFF_INTROSPECTION_CACHE_SECONDS'), 60, 0, 3600, problems);
+  const rateLimitLoginPerMinute = parseInteger('BFF_RATE_LIMIT_LOGIN_PER_MINUTE', read('BFF_RATE_LIMIT_LOGIN_PER_MINUTE'), 20, 0, 1_000_000, problems);
+  const rateLimitSessionPerMinute = parseInteger('BFF_RATE_LIMIT_SESSION_PER_MINUTE', read('BFF_RATE_LIMIT_SESSION_PER_MINUTE'), 0, 0, 1_000_000, problems);
+  const trustProxyHops = parseInteger('BFF_TRUST_PROXY', read('BFF_TRUST_PROXY'), 0, 0, 10, problems);
+  const metricsEnabled = parseFlag('BFF_METRICS', read('BFF_METRICS'), problems);
+  const logLevel = parseLogLevel(read('BFF_LOG_LEVEL'), problems);
 
   const staticDir = read('BFF_STATIC_DIR');
   const contentSecurityPolicy = parseCsp(read('BFF_CONTENT_SECURITY_POLICY'), problems);
@@ -178,6 +201,11 @@ export function parseConfig(env: ConfigEnv): BffConfig {
     sessionIdleSeconds,
     refreshLeewaySeconds: 60,
     introspectionCacheSeconds,
+    rateLimitLoginPerMinute,
+    rateLimitSessionPerMinute,
+    trustProxyHops,
+    metricsEnabled,
+    logLevel,
     staticDir,
     contentSecurityPolicy,
   });
@@ -391,6 +419,20 @@ function parseInteger(key: string, value: string | undefined, fallback: number, 
     return fallback;
   }
   return n;
+}
+
+function parseFlag(key: string, value: string | undefined, problems: string[]): boolean {
+  if (value === undefined || value === '0' || value.toLowerCase() === 'false') return false;
+  if (value === '1' || value.toLowerCase() === 'true') return true;
+  problems.push(`${key} must be 1 or 0`);
+  return false;
+}
+
+function parseLogLevel(value: string | undefined, problems: string[]): LogLevel {
+  if (value === undefined) return 'info';
+  const level = LOG_LEVELS.find((l) => l === value.toLowerCase());
+  if (!level) problems.push(`BFF_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  return level ?? 'info';
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,8 +1,9 @@
 import { describe, it, expect } from 'vitest';
+import { errors as joseErrors } from 'jose';
 import { AuthorizationResponseError, ClientError, ResponseBodyError } from 'openid-client';
-import { BffError, ERROR_CODES, problemBody, problemResponse, safeToken, translateIdpError, type ErrorCode, type IdpOperation } from './errors.js';
+import { BffError, ERROR_CODES, IdpAnswerError, problemBody, problemResponse, safeToken, translateIdpError, type ErrorCode, type IdpOperation } from './errors.js';
 
-const OPERATIONS: IdpOperation[] = ['discovery', 'callback', 'refresh', 'revocation'];
+const OPERATIONS: IdpOperation[] = ['discovery', 'callback', 'refresh', 'revocation', 'introspection'];
 
 /** A real openid-client ResponseBodyError, as thrown for an OAuth error response. */
 function responseBodyError(status: number, body: { error: string; error_description?: string }): ResponseBodyError {
@@ -150,6 +151,17 @@ describe('translateIdpError', () => {
     expect(translateIdpError(notJson(502), 'callback').code).toBe('idp_unavailable');
     expect(translateIdpError(notJson(429), 'refresh').code).toBe('idp_unavailable');
     expect(translateIdpError(notJson(400), 'callback').code).toBe('login_failed');
+  });
+
+  it('introspection fails closed: an answer that cannot be used or verified → idp_unavailable, logged by code only', () => {
+    const status = (n: number) => translateIdpError(new IdpAnswerError(n, 'invalid_client'), 'introspection');
+    expect(status(401)).toMatchObject({ code: 'idp_unavailable', retryAfter: 5, logInfo: 'introspection: IdP answered 401 invalid_client' });
+    expect(status(503).code).toBe('idp_unavailable');
+    const forged = translateIdpError(new joseErrors.JWSSignatureVerificationFailed(), 'introspection');
+    expect(forged).toMatchObject({ code: 'idp_unavailable', logInfo: 'introspection: ERR_JWS_SIGNATURE_VERIFICATION_FAILED' });
+    const claim = new joseErrors.JWTClaimValidationFailed('unexpected "aud" claim value', { aud: 'SECRET-CLAIM-VALUE' }, 'aud', 'check_failed');
+    expect(translateIdpError(claim, 'introspection').logInfo).toBe('introspection: ERR_JWT_CLAIM_VALIDATION_FAILED (aud check_failed)');
+    expect(translateIdpError(new joseErrors.JWKSTimeout(), 'introspection').logInfo).toContain('did not arrive in time');
   });
 
   it('passes a BffError through unchanged', () => {

@@ -7,6 +7,7 @@
  * sees `logInfo` and the cause. Neither ever carries a token, a cookie value
  * or a secret: messages here are fixed strings, never interpolated input.
  */
+import { errors as joseErrors } from 'jose';
 import { AuthorizationResponseError, ClientError, ResponseBodyError } from 'openid-client';
 
 /** Every public error code, with its HTTP status and a fixed human title. */
@@ -98,7 +99,23 @@ export function problemResponse(error: BffError, headers?: HeadersInit): Respons
 }
 
 /** What the BFF was doing when a third-party call failed; decides the public code. */
-export type IdpOperation = 'discovery' | 'callback' | 'refresh' | 'revocation';
+export type IdpOperation = 'discovery' | 'callback' | 'refresh' | 'revocation' | 'introspection';
+
+/**
+ * An IdP answer the BFF requested itself (not through openid-client) and
+ * cannot use: an HTTP error status, or a 200 of the wrong kind. `detail` is a
+ * fixed string or an OAuth error code, never a body or a token.
+ */
+export class IdpAnswerError extends Error {
+  readonly status: number;
+  readonly detail: string;
+  constructor(status: number, detail: string) {
+    super(`IdP answered ${status}`);
+    this.name = 'IdpAnswerError';
+    this.status = status;
+    this.detail = detail;
+  }
+}
 
 /** Seconds a client should wait after the IdP was unreachable. */
 const IDP_RETRY_AFTER_SECONDS = 5;
@@ -111,7 +128,10 @@ const IDP_RETRY_AFTER_SECONDS = 5;
  * - the IdP could not be reached, timed out or answered 5xx/non-JSON → `idp_unavailable`;
  * - the IdP refused the grant (`invalid_grant`) or a refreshed ID token failed
  *   validation during refresh → `session_expired`;
- * - anything else during the callback → `login_failed`.
+ * - anything else during the callback → `login_failed`;
+ * - anything else during introspection (an answer that fails verification:
+ *   signature, `iss`, `aud`, `typ`; an error status) → `idp_unavailable`: the
+ *   BFF fails closed and never forwards a token it could not verify.
  */
 export function translateIdpError(error: unknown, operation: IdpOperation): BffError {
   if (error instanceof BffError) return error;
@@ -139,6 +159,15 @@ interface IdpErrorDetail {
 function describeIdpError(error: unknown): IdpErrorDetail {
   if (error instanceof ResponseBodyError) {
     return { unavailable: error.status >= 500, text: `IdP answered ${error.status} ${safeToken(error.error)}` };
+  }
+  if (error instanceof IdpAnswerError) {
+    return { unavailable: error.status >= 500 || error.status === 429, text: `IdP answered ${error.status} ${error.detail.slice(0, 120)}` };
+  }
+  if (error instanceof joseErrors.JOSEError) {
+    // jose's codes and claim names are fixed strings; its messages can quote claims, so they stay out.
+    if (error instanceof joseErrors.JWKSTimeout) return { unavailable: true, text: `${error.code}: the IdP's JWKS did not arrive in time` };
+    const claim = error instanceof joseErrors.JWTClaimValidationFailed || error instanceof joseErrors.JWTExpired ? ` (${safeToken(error.claim)} ${safeToken(error.reason)})` : '';
+    return { unavailable: false, text: `${safeToken(error.code)}${claim}` };
   }
   if (error instanceof AuthorizationResponseError) {
     return { unavailable: false, text: `authorization response error ${safeToken(error.error)}` };

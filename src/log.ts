@@ -7,6 +7,9 @@
 /** Severity of a log line. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/** Every level, least severe first. */
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
 /** Where a failure happened, so operators see at once whose problem it is. */
 export type FailureDomain = 'routing' | 'identity' | 'upstream' | 'config' | 'internal';
 
@@ -18,17 +21,27 @@ export interface Logger {
   log(level: LogLevel, event: string, fields?: LogFields): void;
 }
 
-/** Writes JSON lines to the console (stderr for warnings and errors). */
-export function createConsoleLogger(minLevel: LogLevel = 'info', now: () => number = Date.now): Logger {
-  const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+/**
+ * A logger writing one JSON object per line (`time`, `level`, `event`, then
+ * the fields) to `write`, dropping levels below `minLevel`.
+ *
+ * @example
+ * const lines: string[] = []
+ * const logger = createJsonLineLogger((line) => lines.push(line))
+ */
+export function createJsonLineLogger(write: (line: string, level: LogLevel) => void, minLevel: LogLevel = 'info', now: () => number = Date.now): Logger {
+  const min = LOG_LEVELS.indexOf(minLevel);
   return {
     log(level, event, fields) {
-      if (order[level] < order[minLevel]) return;
-      const line = JSON.stringify({ time: new Date(now()).toISOString(), level, event, ...fields });
-      if (order[level] >= order.warn) console.error(line);
-      else console.log(line);
+      if (LOG_LEVELS.indexOf(level) < min) return;
+      write(JSON.stringify({ time: new Date(now()).toISOString(), level, event, ...fields }), level);
     },
   };
+}
+
+/** Writes JSON lines to the console (stderr for warnings and errors). */
+export function createConsoleLogger(minLevel: LogLevel = 'info', now: () => number = Date.now): Logger {
+  return createJsonLineLogger((line, level) => (level === 'warn' || level === 'error' ? console.error(line) : console.log(line)), minLevel, now);
 }
 
 /** A logger that drops everything (for embedding and tests). */

@@ -16,11 +16,14 @@ import { ConfigError, parseConfig, type BffConfig, type ConfigEnv } from './conf
 import type { AssetFetcher } from './static/spa.js';
 import type { BffDeps } from './runtime.js';
 import { createConsoleLogger } from './log.js';
+import { createNodeUpstreamFetch } from './node-upstream.js';
 
 /** Options of {@link startNodeServer}. */
 export interface NodeServerOptions {
   /** Environment-style configuration (see the README's table). @default process.env */
   env?: ConfigEnv;
+  /** An already validated configuration; when given, `env` is read only for HOST and PORT. @default parseConfig(env) */
+  config?: BffConfig;
   /** Interface to bind. @default env.HOST or "127.0.0.1" */
   host?: string;
   /** Port to bind; 0 picks a free one. @default env.PORT or 3000 */
@@ -79,14 +82,18 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
   const env = options.env ?? process.env;
   const host = options.host ?? (env.HOST?.trim() || '127.0.0.1');
   const port = options.port ?? parsePort(env.PORT);
-  const app = createNodeBff(parseConfig(env), options.deps);
+  const app = createNodeBff(options.config ?? parseConfig(env), options.deps);
   return serveNode(app.fetch, { host, port });
 }
 
-/** `createBff` with the Node defaults: socket client address, and the SPA folder when `BFF_STATIC_DIR` is set. */
+/**
+ * `createBff` with the Node defaults: socket client address, the SPA folder when `BFF_STATIC_DIR` is set,
+ * and proxied calls through a keep-alive `node:http` client (unless `deps` gives `upstreamFetch` or `fetch`).
+ */
 export function createNodeBff(config: BffConfig, deps: BffDeps = {}): Hono {
   const assets = config.staticDir === undefined ? undefined : nodeAssetFetcher(config.staticDir);
-  return createBff(config, { clientAddress: nodeClientAddress, ...(assets ? { assets } : {}), ...deps });
+  const upstreamFetch = deps.upstreamFetch ?? deps.fetch ?? createNodeUpstreamFetch();
+  return createBff(config, { clientAddress: nodeClientAddress, ...(assets ? { assets } : {}), upstreamFetch, ...deps });
 }
 
 /**

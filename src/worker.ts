@@ -10,7 +10,6 @@ import type { Hono } from 'hono';
 import { createBff } from './app.js';
 import { ConfigError, parseConfig, type ConfigEnv } from './config.js';
 import { BffError, problemResponse } from './errors.js';
-import { createConsoleLogger } from './log.js';
 import type { BffDeps } from './runtime.js';
 import type { AssetFetcher } from './static/spa.js';
 
@@ -43,8 +42,7 @@ type Built = { app: Hono } | { error: BffError };
 export function buildWorkerApp(env: WorkerEnv, deps: BffDeps = {}): Built {
   try {
     const config = parseConfig(configEnvFrom(env));
-    const logger = deps.logger ?? createConsoleLogger(logLevel(env.BFF_LOG_LEVEL));
-    return { app: createBff(config, { clientAddress: workerClientAddress, logger, ...(env.ASSETS ? { assets: env.ASSETS } : {}), ...deps }) };
+    return { app: createBff(config, { clientAddress: workerClientAddress, ...(env.ASSETS ? { assets: env.ASSETS } : {}), ...deps }) };
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(JSON.stringify({ level: 'error', event: 'config.invalid', domain: 'config', problems: error.problems }));
@@ -53,10 +51,6 @@ export function buildWorkerApp(env: WorkerEnv, deps: BffDeps = {}): Built {
     console.error(JSON.stringify({ level: 'error', event: 'startup.failed', domain: 'internal', error: error instanceof Error ? error.name : 'unknown' }));
     return { error: new BffError('internal_error', { cause: error }) };
   }
-}
-
-function logLevel(value: unknown): 'debug' | 'info' | 'warn' | 'error' {
-  return value === 'debug' || value === 'warn' || value === 'error' ? value : 'info';
 }
 
 let isolateApp: Built | undefined;

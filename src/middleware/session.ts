@@ -3,6 +3,7 @@
  * cookies and session once, and write `Set-Cookie` lines.
  */
 import type { Context } from 'hono';
+import { outcomeOf } from '../observability/outcome.js';
 import type { BffRuntime } from '../runtime.js';
 import { parseCookieHeader } from '../session/cookies.js';
 import { readSession, sessionSetCookies, type SessionData, type SessionLookup } from '../session/session.js';
@@ -13,10 +14,14 @@ export interface RequestSession {
   lookup: SessionLookup;
 }
 
-/** Reads the request's cookies and unseals its session, idle timeout included (never throws for bad cookies). */
+/**
+ * Reads the request's cookies and unseals its session, idle timeout included (never throws for bad cookies).
+ * The unseal goes through the runtime's session cache; every check after it runs on each request.
+ */
 export async function loadRequestSession(c: Context, runtime: BffRuntime): Promise<RequestSession> {
   const cookies = parseCookieHeader(c.req.header('cookie'));
-  const lookup = await readSession(cookies, runtime.sealer, runtime.nowSeconds(), runtime.config.sessionIdleSeconds);
+  const lookup = await readSession(cookies, runtime.sessionCache.sealerFor(cookies), runtime.nowSeconds(), runtime.config.sessionIdleSeconds);
+  outcomeOf(c).sessionPresent = lookup.status === 'valid';
   return { cookies, lookup };
 }
 

@@ -5,13 +5,15 @@
  * the public `code` and the failure domain (routing, identity, upstream, client).
  */
 import type { Context } from 'hono';
-import type { ErrorCode } from '../errors.js';
+import { problemResponse, type BffError, type ErrorCode } from '../errors.js';
 
 /** Where a failure happened: whose problem it is. */
 export type OutcomeDomain = 'routing' | 'identity' | 'upstream' | 'client' | 'config' | 'internal';
 
 /** Facts about one request; every field is log-safe (no token, cookie value or secret). */
 export interface RequestOutcome {
+  /** The request's id (accepted from `x-request-id` or generated), sent upstream and back. */
+  requestId?: string;
   /** Route prefix or BFF endpoint that handled the request. */
   route?: string;
   sessionPresent?: boolean;
@@ -60,4 +62,13 @@ export function noteFailure(c: Context, code: ErrorCode): void {
   const outcome = outcomeOf(c);
   outcome.code = code;
   outcome.domain = DOMAIN_OF_CODE[code];
+}
+
+/**
+ * A problem+json response for an error a handler answers directly (rather
+ * than throwing it), with its code and domain recorded on the outcome.
+ */
+export function problemFor(c: Context, error: BffError, headers?: HeadersInit): Response {
+  noteFailure(c, error.code);
+  return problemResponse(error, headers);
 }

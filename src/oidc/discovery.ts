@@ -102,7 +102,8 @@ async function discover(config: BffConfig, fetchLike: FetchLike): Promise<OidcPr
   });
   const metadata = discovered.serverMetadata();
   const supportsIntrospection = typeof metadata.introspection_endpoint === 'string';
-  const jwtIntrospectionAlg = supportsIntrospection ? chooseIntrospectionAlg(metadata.introspection_signing_alg_values_supported) : undefined;
+  // Signed responses are verified against the JWKS: without one, only JSON introspection is usable.
+  const jwtIntrospectionAlg = supportsIntrospection && typeof metadata.jwks_uri === 'string' ? chooseIntrospectionAlg(metadata.introspection_signing_alg_values_supported) : undefined;
   const clientAuth = chooseClientAuth(config, metadata.token_endpoint_auth_methods_supported);
   const oidcConfig = new client.Configuration(
     metadata,

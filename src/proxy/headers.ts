@@ -62,6 +62,8 @@ export interface ForwardingContext {
   clientAddress: string | undefined;
   /** The BFF's public origin: the source of X-Forwarded-Proto/Host (never the request's Host header). */
   publicOrigin: string;
+  /** The request's id (`x-request-id`), replacing whatever the browser sent. */
+  requestId?: string | undefined;
 }
 
 /** Builds the headers sent upstream from the browser's request headers. */
@@ -78,6 +80,7 @@ export function buildUpstreamRequestHeaders(incoming: Headers, context: Forwardi
   headers.set('x-forwarded-proto', origin.protocol.slice(0, -1));
   headers.set('x-forwarded-host', origin.host);
   if (context.accessToken !== undefined) headers.set('authorization', `Bearer ${context.accessToken}`);
+  if (context.requestId !== undefined) headers.set('x-request-id', context.requestId);
   return headers;
 }
 

@@ -7,6 +7,7 @@ import { Hono, type Context } from 'hono';
 import { BffError, translateIdpError } from '../errors.js';
 import type { OidcProvider } from '../oidc/discovery.js';
 import { finishLogin, revokeToken, startLogin } from '../oidc/flows.js';
+import { noteFailure } from '../observability/outcome.js';
 import type { BffRuntime } from '../runtime.js';
 import { expiredCookie, parseCookieHeader } from '../session/cookies.js';
 import { identityClaims, readSession, sessionSetCookies, type SessionData } from '../session/session.js';
@@ -25,6 +26,7 @@ export function loginRoutes(runtime: BffRuntime): Hono {
   const app = new Hono();
 
   const failure = (c: Context, error: BffError, setCookies: string[]): Response => {
+    noteFailure(c, error.code);
     logger.log('warn', 'login.failed', { domain: 'identity', code: error.code, reason: error.logInfo ?? error.message });
     const headers = new Headers({ location: `${config.publicOrigin}/?bff_error=${error.code}`, 'cache-control': 'no-store' });
     for (const line of setCookies) headers.append('set-cookie', line);

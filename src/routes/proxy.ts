@@ -1,19 +1,21 @@
 /**
- * The authenticated API proxy: the session's access token goes upstream as
- * `Authorization: Bearer`, refreshed first when it is about to expire; the
- * browser's cookies and credentials never do. Bodies stream both ways.
+ * The authenticated API proxy: the session's access token (on phantom routes,
+ * the IdP's signed introspection of it) goes upstream as `Authorization:
+ * Bearer`, refreshed first when it is about to expire; the browser's cookies
+ * and credentials never do. Bodies stream both ways.
  */
 import type { Context } from 'hono';
-import { proxy } from 'hono/proxy';
 import type { RouteConfig } from '../config.js';
 import { BffError } from '../errors.js';
+import { takeBufferedBody } from '../fetch.js';
 import { appendSetCookies, loadRequestSession, resealIfNeeded } from '../middleware/session.js';
 import { buildUpstreamRequestHeaders, filterUpstreamResponseHeaders, isForwardablePath, upstreamUrl } from '../proxy/headers.js';
 import type { BffRuntime } from '../runtime.js';
 import { clearSessionCookies, sessionSetCookies, type SessionData } from '../session/session.js';
 import { cookieHeaders } from './session.js';
-import { problemResponse } from '../errors.js';
-import { outcomeOf } from '../observability/outcome.js';
+import { outcomeOf, problemFor } from '../observability/outcome.js';
+import { enforceSessionRateLimit } from '../ratelimit/limit.js';
+import { grantedScopesInclude, type PhantomBearer } from '../phantom/introspection.js';
 
 /** Creates the handler for one proxied route (mounted behind the request guard). */
 export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
@@ -23,7 +25,7 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
     const url = new URL(c.req.url);
     outcomeOf(c).route = route.prefix;
     if (!route.methods.includes(c.req.method)) {
-      return problemResponse(new BffError('method_not_allowed'), { allow: route.methods.join(', ') });
+      return problemFor(c, new BffError('method_not_allowed'), { allow: route.methods.join(', ') });
     }
     const declaredLength = c.req.header('content-length');
     if (declaredLength !== undefined && !(Number(declaredLength) <= runtime.config.maxBodyBytes)) {
@@ -37,10 +39,10 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
 
     const loaded = await loadRequestSession(c, runtime);
     const { cookies, lookup } = loaded;
-    outcomeOf(c).sessionPresent = lookup.status === 'valid';
     if (lookup.status !== 'valid') {
-      return problemResponse(new BffError('unauthenticated'), lookup.status === 'invalid' ? cookieHeaders(clearSessionCookies(cookies)) : undefined);
+      return problemFor(c, new BffError('unauthenticated'), lookup.status === 'invalid' ? cookieHeaders(clearSessionCookies(cookies)) : undefined);
     }
+    await enforceSessionRateLimit(runtime, lookup.session);
 
     let session = lookup.session;
     let setCookies: string[] = [];
@@ -60,14 +62,29 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
       }
     }
 
-    if (!hasScopes(session, route.scopes, runtime.config.scopes)) {
+    // Phantom routes: the upstream gets the IdP's signed introspection of the access token (which
+    // may be refreshed on the way), and the introspection's `scope` is what the scope check trusts.
+    let bearer = session.at;
+    let phantomScope: string | undefined;
+    if (route.token === 'phantom') {
+      const exchanged = await exchangePhantom(session);
+      if (exchanged instanceof Response) return exchanged;
+      ({ bearer, scope: phantomScope } = exchanged);
+      if (exchanged.session !== session) {
+        refreshed = true;
+        session = exchanged.session;
+        setCookies = await sessionSetCookies(session, cookies, runtime.sealer, runtime.nowSeconds());
+      }
+    }
+
+    if (!(route.token === 'phantom' ? grantedScopesInclude(phantomScope, route.scopes) : hasScopes(session, route.scopes, runtime.config.scopes))) {
       logger.log('info', 'proxy.insufficient_scope', { domain: 'identity', route: route.prefix });
       const headers = cookieHeaders(setCookies);
       headers.set('www-authenticate', `Bearer error="insufficient_scope", scope="${route.scopes.join(' ')}"`);
-      return problemResponse(new BffError('insufficient_scope'), headers);
+      return problemFor(c, new BffError('insufficient_scope'), headers);
     }
 
-    let response = await forward(c, url, session.at);
+    let response = await forward(c, url, bearer);
     // The upstream may reject a token the BFF thought valid (revoked, clock skew): refresh once and
     // retry once, for requests without a body only (a body stream cannot be sent twice).
     if (response.status === 401 && !refreshed && session.rt !== undefined && (c.req.method === 'GET' || c.req.method === 'HEAD')) {
@@ -76,13 +93,33 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
       if (fresh) {
         await response.body?.cancel();
         session = fresh;
+        bearer = session.at;
+        if (route.token === 'phantom') {
+          // Already refreshed once: a new token that is inactive ends the session.
+          const exchanged = await exchangePhantom(session, false);
+          if (exchanged instanceof Response) return exchanged;
+          bearer = exchanged.bearer;
+        }
         setCookies = await sessionSetCookies(session, cookies, runtime.sealer, runtime.nowSeconds());
         logger.log('info', 'proxy.retried_after_401', { domain: 'upstream', route: route.prefix });
-        response = await forward(c, url, session.at);
+        response = await forward(c, url, bearer);
       }
     }
     appendSetCookies(response.headers, setCookies);
     return response;
+
+    /** A phantom route's Bearer, or the session-ending problem (cookies cleared); an unreachable IdP throws (503). */
+    async function exchangePhantom(current: SessionData, refreshIfInactive = true): Promise<PhantomBearer | Response> {
+      try {
+        return await runtime.phantom.bearerFor(current, { refreshIfInactive });
+      } catch (error) {
+        if (error instanceof BffError && error.code === 'session_expired') {
+          logger.log('warn', 'phantom.session_expired', { domain: 'identity', route: route.prefix, reason: error.logInfo });
+          return problemFor(c, error, cookieHeaders(clearSessionCookies(cookies)));
+        }
+        throw error;
+      }
+    }
 
     /** After an upstream 401: a new token, or the session-ending problem, or undefined to pass the 401 on. */
     async function refreshAfterUpstream401(current: SessionData): Promise<SessionData | Response | undefined> {
@@ -91,7 +128,7 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
       } catch (error) {
         if (error instanceof BffError && error.code === 'session_expired') {
           logger.log('warn', 'session.refresh_rejected', { domain: 'identity', route: route.prefix, reason: error.logInfo });
-          return problemResponse(error, cookieHeaders(clearSessionCookies(cookies)));
+          return problemFor(c, error, cookieHeaders(clearSessionCookies(cookies)));
         }
         // The IdP is unreachable: the upstream's own 401 is the honest answer.
         logger.log('warn', 'session.refresh_deferred', { domain: 'identity', route: route.prefix, reason: error instanceof BffError ? error.logInfo : 'unknown' });
@@ -109,7 +146,7 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
         const bffError = error instanceof BffError ? error : new BffError('internal_error', { cause: error });
         if (bffError.code === 'session_expired') {
           logger.log('warn', 'session.refresh_rejected', { domain: 'identity', route: route.prefix, reason: bffError.logInfo });
-          return problemResponse(bffError, cookieHeaders(clearSessionCookies(cookies)));
+          return problemFor(c, bffError, cookieHeaders(clearSessionCookies(cookies)));
         }
         if (bffError.code === 'idp_unavailable' && current.atExp !== undefined && current.atExp > runtime.nowSeconds()) {
           logger.log('warn', 'session.refresh_deferred', { domain: 'identity', route: route.prefix, reason: bffError.logInfo });
@@ -142,25 +179,37 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
         : c.req.header('content-length') === undefined
           ? await readBodyWithin(c.req.raw.body!, runtime.config.maxBodyBytes, route)
           : limitBody(c.req.raw.body!, runtime.config.maxBodyBytes, limit);
-      const upstream = await proxy(target, {
+      const requestHeaders = buildUpstreamRequestHeaders(c.req.raw.headers, {
+        accessToken,
+        clientAddress: runtime.clientAddress(c),
+        publicOrigin: runtime.config.publicOrigin,
+        requestId: outcomeOf(c).requestId,
+      });
+      // Compression is between the BFF and the browser, not the upstream: fetch (and the Node client) decode
+      // whatever the upstream sends anyway.
+      requestHeaders.delete('accept-encoding');
+      // Called with a URL and init (no Request object, no hono/proxy copies): the hot path of every proxied call.
+      const upstream = await runtime.upstreamFetch(target, {
         method,
-        headers: buildUpstreamRequestHeaders(c.req.raw.headers, {
-          accessToken,
-          clientAddress: runtime.clientAddress(c),
-          publicOrigin: runtime.config.publicOrigin,
-        }),
+        headers: requestHeaders,
         body,
         ...(hasBody ? { duplex: 'half' } : {}),
         redirect: 'manual',
         signal: controller.signal,
-        customFetch: (request: Request) => runtime.upstreamFetch(request),
-      } as RequestInit & { customFetch: (request: Request) => Promise<Response> });
+      } as RequestInit);
       const headers = filterUpstreamResponseHeaders(upstream.headers, route);
+      // The body was decoded on the way in: its encoding and length no longer apply.
+      if (headers.has('content-encoding')) {
+        headers.delete('content-encoding');
+        headers.delete('content-length');
+      }
       const outcome = outcomeOf(c);
       outcome.upstreamStatus = upstream.status;
       outcome.upstreamMs = Date.now() - started;
       logger.log('debug', 'proxy.forwarded', { domain: 'upstream', route: route.prefix, method, status: upstream.status, ms: outcome.upstreamMs });
-      return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
+      // A body the upstream client already buffered is passed on as bytes, without a stream.
+      const buffered = takeBufferedBody(upstream);
+      return new Response(buffered ? buffered.bytes : upstream.body, { status: upstream.status, statusText: buffered ? buffered.statusText : upstream.statusText, headers });
     } catch (error) {
       if (error instanceof BffError) throw error;
       if (limit.exceeded) throw new BffError('payload_too_large', { logInfo: `route ${route.prefix}: streamed body over the limit` });

@@ -3,8 +3,9 @@
  * session, and an explicit refresh.
  */
 import { Hono } from 'hono';
-import { BffError, problemResponse } from '../errors.js';
+import { BffError } from '../errors.js';
 import { appendSetCookies, loadRequestSession, noStoreJsonHeaders, resealIfNeeded } from '../middleware/session.js';
+import { problemFor } from '../observability/outcome.js';
 import type { BffRuntime } from '../runtime.js';
 import { clearSessionCookies, sessionSetCookies, sessionView } from '../session/session.js';
 
@@ -27,7 +28,7 @@ export function sessionRoutes(runtime: BffRuntime): Hono {
   app.post('/refresh', async function bffRefresh(c) {
     const { cookies, lookup } = await loadRequestSession(c, runtime);
     if (lookup.status !== 'valid') {
-      return problemResponse(new BffError('unauthenticated'), lookup.status === 'invalid' ? cookieHeaders(clearSessionCookies(cookies)) : undefined);
+      return problemFor(c, new BffError('unauthenticated'), lookup.status === 'invalid' ? cookieHeaders(clearSessionCookies(cookies)) : undefined);
     }
     try {
       const refreshed = await runtime.refresher.refresh(lookup.session);
@@ -38,7 +39,7 @@ export function sessionRoutes(runtime: BffRuntime): Hono {
     } catch (error) {
       if (error instanceof BffError && error.code === 'session_expired') {
         runtime.logger.log('warn', 'session.refresh_rejected', { domain: 'identity', reason: error.logInfo });
-        return problemResponse(error, cookieHeaders(clearSessionCookies(cookies)));
+        return problemFor(c, error, cookieHeaders(clearSessionCookies(cookies)));
       }
       throw error;
     }

@@ -186,16 +186,17 @@ describe('readChunkedCookie / countChunks / chunkName', () => {
     expect(chunkName(SESSION_COOKIE, 3)).toBe(`${SESSION_COOKIE}.3`);
   });
 
-  it('returns undefined without chunk 0, even when later chunks exist', () => {
+  it('returns undefined without chunk 0, but counts the slots the stray chunks occupy (so they get cleared)', () => {
     expect(readChunkedCookie({}, SESSION_COOKIE)).toBeUndefined();
     expect(readChunkedCookie({ [`${SESSION_COOKIE}.1`]: 'b' }, SESSION_COOKIE)).toBeUndefined();
-    expect(countChunks({ [`${SESSION_COOKIE}.1`]: 'b' }, SESSION_COOKIE)).toBe(0);
+    expect(countChunks({}, SESSION_COOKIE)).toBe(0);
+    expect(countChunks({ [`${SESSION_COOKIE}.1`]: 'b' }, SESSION_COOKIE)).toBe(2);
   });
 
-  it('concatenates in order and stops at a gap', () => {
+  it('concatenates in order and stops at a gap; the count covers the stale chunk after the gap', () => {
     const cookies = { [`${SESSION_COOKIE}.1`]: 'b', [SESSION_COOKIE]: 'a', [`${SESSION_COOKIE}.2`]: 'c', [`${SESSION_COOKIE}.4`]: 'stale' };
     expect(readChunkedCookie(cookies, SESSION_COOKIE)).toBe('abc');
-    expect(countChunks(cookies, SESSION_COOKIE)).toBe(3);
+    expect(countChunks(cookies, SESSION_COOKIE)).toBe(5);
   });
 
   it('reads an empty chunk 0 as an empty string', () => {

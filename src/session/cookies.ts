@@ -104,13 +104,11 @@ export function expiredCookie(name: string): string {
   return serialize(name, '', { ...baseOptions('Strict', 0), expires: new Date(0) });
 }
 
-/** `Set-Cookie` lines deleting every chunk of `name` present in the request (at least chunk 0). */
+/** `Set-Cookie` lines deleting every chunk of `name` present in the request, gaps included (at least chunk 0). */
 export function expireChunkedCookie(cookies: Record<string, string>, name: string): string[] {
-  const n = Math.max(1, countChunks(cookies, name));
-  // Chunks after a gap are also removed: the request may carry stale ones.
   const lines: string[] = [];
   for (let i = 0; i < MAX_SESSION_CHUNKS; i++) {
-    if (i < n || cookies[chunkName(name, i)] !== undefined) lines.push(expiredCookie(chunkName(name, i)));
+    if (i === 0 || cookies[chunkName(name, i)] !== undefined) lines.push(expiredCookie(chunkName(name, i)));
   }
   return lines;
 }

@@ -4,6 +4,7 @@
  * requests of one session do not race the IdP's refresh-token rotation.
  */
 import type { BffConfig } from '../config.js';
+import { sha256Hex } from '../digest.js';
 import { BffError } from '../errors.js';
 import type { Discovery } from '../oidc/discovery.js';
 import { refreshTokens, type TokenResult } from '../oidc/flows.js';
@@ -19,6 +20,13 @@ export interface Refresher {
    */
   refresh(session: SessionData): Promise<SessionData>;
 }
+
+/**
+ * What became of a refresh, for metrics: an IdP call that `refreshed`, was
+ * `rejected` (the session ends) or found the IdP `unavailable`; or a request
+ * `coalesced` into another request's refresh (in flight or just done).
+ */
+export type RefreshOutcome = 'refreshed' | 'coalesced' | 'rejected' | 'unavailable';
 
 /** How long a refresh's result answers requests that still carry the previous refresh token. */
 export const SUCCESSOR_GRACE_SECONDS = 30;
@@ -36,7 +44,7 @@ const MAX_SUCCESSORS = 10_000;
  * by revoking the whole grant. Entries are keyed by a SHA-256 digest, never
  * the token itself, and the table is bounded.
  */
-export function createRefresher(config: BffConfig, discovery: Discovery, nowSeconds: () => number): Refresher {
+export function createRefresher(config: BffConfig, discovery: Discovery, nowSeconds: () => number, onOutcome: (outcome: RefreshOutcome) => void = () => {}): Refresher {
   const inFlight = new Map<string, Promise<TokenResult>>();
   const successors = new Map<string, { tokens: TokenResult; until: number }>();
 
@@ -47,12 +55,16 @@ export function createRefresher(config: BffConfig, discovery: Discovery, nowSeco
   };
 
   const refreshShared = async (session: SessionData & { rt: string }): Promise<TokenResult> => {
-    const key = await tokenDigest(session.rt);
+    const key = await sha256Hex(session.rt);
     const successor = successors.get(key);
-    if (successor && successor.until > nowSeconds()) return successor.tokens;
+    if (successor && successor.until > nowSeconds()) {
+      onOutcome('coalesced');
+      return successor.tokens;
+    }
     if (successor) successors.delete(key);
     let pending = inFlight.get(key);
-    if (!pending) {
+    if (pending) onOutcome('coalesced');
+    else {
       pending = (async () => {
         const provider = await discovery.get();
         const tokens = await refreshTokens(provider, config, session.rt, { iss: session.iss, sub: session.sub, aud: session.aud }, nowSeconds());
@@ -60,10 +72,16 @@ export function createRefresher(config: BffConfig, discovery: Discovery, nowSeco
         return tokens;
       })();
       inFlight.set(key, pending);
-      // Settle-time cleanup; errors are handled by the awaiting callers.
+      // Settle-time cleanup and counting; errors are handled by the awaiting callers.
       pending.then(
-        () => inFlight.delete(key),
-        () => inFlight.delete(key),
+        () => {
+          inFlight.delete(key);
+          onOutcome('refreshed');
+        },
+        (error: unknown) => {
+          inFlight.delete(key);
+          onOutcome(error instanceof BffError && error.code === 'session_expired' ? 'rejected' : 'unavailable');
+        },
       );
     }
     return pending;
@@ -81,12 +99,6 @@ export function createRefresher(config: BffConfig, discovery: Discovery, nowSeco
       return applyRefresh(session, tokens);
     },
   };
-}
-
-/** Hex SHA-256 of a token: a map key that does not keep the token itself. */
-async function tokenDigest(token: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** The session after a refresh: new tokens, same identity, hard end never extended. */

@@ -131,7 +131,11 @@ describe('sessionView', () => {
 describe('readSession', () => {
   it('no cookie → none', async () => {
     expect(await readSession({}, sealer, NOW)).toEqual({ status: 'none' });
-    expect(await readSession({ other: 'x', [`${SESSION_COOKIE}.1`]: 'orphan' }, sealer, NOW)).toEqual({ status: 'none' });
+    expect(await readSession({ other: 'x' }, sealer, NOW)).toEqual({ status: 'none' });
+  });
+
+  it('orphan chunks without chunk 0 → invalid (so they are cleared)', async () => {
+    expect(await readSession({ [`${SESSION_COOKIE}.1`]: 'orphan' }, sealer, NOW)).toEqual({ status: 'invalid' });
   });
 
   it.each([

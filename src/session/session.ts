@@ -4,6 +4,7 @@
  */
 import { chunkedSetCookies, countChunks, expireChunkedCookie, loginCookieNames, expiredCookie, readChunkedCookie, SESSION_COOKIE } from './cookies.js';
 import type { Sealer } from './seal.js';
+import { releaseCachedSession } from './session-cache.js';
 
 /** Everything the BFF keeps about one login. Sealed; never sent to the page. */
 export interface SessionData {
@@ -122,6 +123,8 @@ function isSessionShape(value: Partial<SessionData>): value is SessionData {
  */
 export async function sessionSetCookies(session: SessionData, cookies: Record<string, string>, sealer: Sealer, nowSeconds: number): Promise<string[]> {
   const ttl = Math.max(1, session.exp - nowSeconds);
+  // The request's old cookie value is being replaced: its unsealed copy leaves the session cache.
+  releaseCachedSession(cookies);
   // Writing the session is activity: it restarts the idle timeout.
   const sealed = await sealer.seal('session', { ...session, seen: nowSeconds }, ttl);
   return chunkedSetCookies(SESSION_COOKIE, sealed, { sameSite: 'Strict', maxAgeSeconds: ttl, existingChunks: countChunks(cookies, SESSION_COOKIE) });
@@ -129,6 +132,7 @@ export async function sessionSetCookies(session: SessionData, cookies: Record<st
 
 /** `Set-Cookie` lines that delete the session (every chunk) and, with `includeLogin`, every login-transaction cookie. */
 export function clearSessionCookies(cookies: Record<string, string>, includeLogin = false): string[] {
+  releaseCachedSession(cookies);
   const lines = expireChunkedCookie(cookies, SESSION_COOKIE);
   if (includeLogin) for (const name of loginCookieNames(cookies)) lines.push(expiredCookie(name));
   return lines;

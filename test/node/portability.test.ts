@@ -1,6 +1,7 @@
 /**
  * Guard: the core runs on Node and in workerd, so no file of it may import a
- * `node:` module or a Node-only package. Only the Node adapter (src/node.ts),
+ * `node:` module or a Node-only package. Only the Node adapter (src/node.ts and
+ * its upstream client src/node-upstream.ts),
  * the bin (src/cli.ts) and tests may. The browser client must not import
  * anything outside src/client/.
  */
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const SRC = fileURLToPath(new URL('../../src', import.meta.url));
-const NODE_ONLY_FILES = new Set(['node.ts', 'cli.ts']);
+const NODE_ONLY_FILES = new Set(['node.ts', 'node-upstream.ts', 'cli.ts']);
 const NODE_ONLY_PACKAGES = ['@hono/node-server', 'oidc-provider', 'tough-cookie', 'miniflare', 'wrangler', 'vite', 'vitest', 'tsx', '@playwright/test', 'playwright-core'];
 const NODE_BUILTINS = ['fs', 'path', 'os', 'http', 'https', 'net', 'crypto', 'child_process', 'stream', 'url', 'util', 'zlib', 'buffer', 'events', 'worker_threads', 'tls', 'dns'];
 

@@ -10,8 +10,15 @@ import { freePort } from './ports.js';
 import { Miniflare } from 'miniflare';
 import { startExampleApi, type ExampleApi } from '../../dev/api.js';
 import { startDevIdp, type DevIdp, type DevIdpOptions } from '../../dev/idp.js';
-import { DEV_API_RESOURCE, DEV_CLIENT_ID, DEV_SCOPES, startDevStack } from '../../dev/stack.js';
-import type { LogFields, LogLevel } from '../../src/log.js';
+import { DEV_API_RESOURCE, DEV_CLIENT_ID, DEV_SCOPES, defaultApiRoutes, devResourceFor, startDevStack, type DevRouteSpec, type DevTokenMode } from '../../dev/stack.js';
+import { createJsonLineLogger } from '../../src/log.js';
+
+/**
+ * Variables every test target gets unless a test overrides them: all tests
+ * log in from 127.0.0.1, so the login rate limit is raised out of the way
+ * (test/integration/ratelimit.test.ts sets its own).
+ */
+export const TEST_TARGET_ENV: Readonly<Record<string, string>> = { BFF_RATE_LIMIT_LOGIN_PER_MINUTE: '100000' };
 
 /** Which runtime the BFF runs on. */
 export type TargetKind = 'node' | 'workerd';
@@ -27,9 +34,11 @@ export interface TargetOptions {
   /** Extra or overriding BFF environment variables. */
   env?: Record<string, string | undefined>;
   /** BFF_ROUTES as a function of the example API's URL. */
-  apiRoutes?: (apiUrl: string) => Record<string, string | { target: string; methods?: string[] }>;
+  apiRoutes?: (apiUrl: string) => Record<string, DevRouteSpec>;
+  /** `phantom`: opaque access tokens (no BFF_RESOURCE) and `/api` as a `token: "phantom"` route. @default "access" */
+  tokenMode?: DevTokenMode;
   /** Dev IdP knobs. */
-  idp?: Pick<DevIdpOptions, 'accessTokenTtlSeconds' | 'rotateRefreshTokens' | 'refreshTokenTtlSeconds' | 'accessTokenPaddingBytes'>;
+  idp?: Pick<DevIdpOptions, 'accessTokenTtlSeconds' | 'rotateRefreshTokens' | 'refreshTokenTtlSeconds' | 'accessTokenPaddingBytes' | 'jwtIntrospection'>;
 }
 
 /** A running BFF with its IdP and API. */
@@ -61,12 +70,14 @@ async function startNodeTarget(options: TargetOptions): Promise<Target> {
   let offsetMs = 0;
   let idpDown = false;
   const lines: string[] = [];
+  const now = () => Date.now() + offsetMs;
   const stack = await startDevStack({
     ...options,
+    env: { ...TEST_TARGET_ENV, ...options.env },
     deps: {
-      now: () => Date.now() + offsetMs,
+      now,
       idpFetch: (input, init) => (idpDown ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init)),
-      logger: { log: (level: LogLevel, event: string, fields?: LogFields) => lines.push(JSON.stringify({ level, event, ...fields })) },
+      logger: createJsonLineLogger((line) => lines.push(line), 'debug', now),
     },
   });
   return {
@@ -97,16 +108,17 @@ async function startWorkerTarget(options: TargetOptions): Promise<Target> {
     resource: DEV_API_RESOURCE,
     ...options.idp,
   });
-  const api = await startExampleApi({ issuer: idp.issuer, audience: DEV_API_RESOURCE });
+  const api = await startExampleApi({ issuer: idp.issuer, audience: DEV_API_RESOURCE, phantomAudience: DEV_CLIENT_ID });
   const env: Record<string, string | undefined> = {
     BFF_ISSUER: idp.issuer,
     BFF_CLIENT_ID: DEV_CLIENT_ID,
     BFF_CLIENT_SECRET: clientSecret,
     BFF_PUBLIC_URL: bffUrl,
     BFF_SESSION_SECRET: randomBytes(32).toString('base64url'),
-    BFF_RESOURCE: DEV_API_RESOURCE,
+    BFF_RESOURCE: devResourceFor(options.tokenMode),
     BFF_SCOPES: DEV_SCOPES,
-    BFF_ROUTES: JSON.stringify(options.apiRoutes?.(api.url) ?? { '/api': `${api.url}/api` }),
+    BFF_ROUTES: JSON.stringify(options.apiRoutes?.(api.url) ?? defaultApiRoutes(api.url, options.tokenMode)),
+    ...TEST_TARGET_ENV,
     ...options.env,
   };
   const bindings = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));

@@ -4,6 +4,7 @@
  * and a recording logger, driven over `/__hono-bff-test/*` (the same knobs
  * the Node target injects in-process). Test-only: never deployed.
  */
+import { createJsonLineLogger } from '../../src/log.js';
 import { buildWorkerApp, type WorkerEnv } from '../../src/worker.js';
 
 let offsetMs = 0;
@@ -30,10 +31,11 @@ export default {
           return new Response('unknown control', { status: 404 });
       }
     }
+    const now = () => Date.now() + offsetMs;
     built ??= buildWorkerApp(env, {
-      now: () => Date.now() + offsetMs,
+      now,
       idpFetch: (input, init) => (idpDown ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init)),
-      logger: { log: (level, event, fields) => lines.push(JSON.stringify({ level, event, ...fields })) },
+      logger: createJsonLineLogger((line) => lines.push(line), 'debug', now),
     });
     if ('error' in built) return new Response('config error', { status: 500 });
     return built.app.fetch(request, env, ctx as never);
