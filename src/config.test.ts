@@ -537,9 +537,9 @@ describe('isUnderPath', () => {
 });
 
 describe('parseConfig: rate limits, proxies, metrics, log level', () => {
-  it('defaults: 20 logins a minute per client, no session limit, no trusted proxy, metrics off, info logs', () => {
+  it('defaults: 60 logins a minute per client, no session limit, no trusted proxy, metrics off, info logs', () => {
     const c = parseConfig(env());
-    expect([c.rateLimitLoginPerMinute, c.rateLimitSessionPerMinute, c.trustProxyHops, c.metricsEnabled, c.logLevel]).toEqual([20, 0, 0, false, 'info']);
+    expect([c.rateLimitLoginPerMinute, c.rateLimitSessionPerMinute, c.trustProxyHops, c.metricsEnabled, c.logLevel]).toEqual([60, 0, 0, false, 'info']);
   });
 
   it('accepts the documented ranges (0 disables a limit)', () => {

@@ -88,7 +88,7 @@ export interface BffConfig {
   readonly introspectionCacheSeconds: number;
   /**
    * `BFF_RATE_LIMIT_LOGIN_PER_MINUTE`: requests per minute (and burst) each client
-   * address may make to `/login`, and separately to `/callback`; 0 disables. @default 20
+   * address may make to `/login`, and separately to `/callback`; 0 disables. @default 60 (one a second: far above any person, far below a brute-force run)
    */
   readonly rateLimitLoginPerMinute: number;
   /** `BFF_RATE_LIMIT_SESSION_PER_MINUTE`: proxied requests per minute (and burst) per session; 0 disables. @default 0 */
@@ -169,7 +169,7 @@ export function parseConfig(env: ConfigEnv): BffConfig {
   const sessionIdleSeconds = parseInteger('BFF_SESSION_IDLE_SECONDS', read('BFF_SESSION_IDLE_SECONDS'), 8 * 3600, 60, 400 * 24 * 3600, problems);
   const maxBodyBytes = parseInteger('BFF_MAX_BODY_BYTES', read('BFF_MAX_BODY_BYTES'), 10 * 1024 * 1024, 0, 1024 * 1024 * 1024, problems);
   const introspectionCacheSeconds = parseInteger('BFF_INTROSPECTION_CACHE_SECONDS', read('BFF_INTROSPECTION_CACHE_SECONDS'), 60, 0, 3600, problems);
-  const rateLimitLoginPerMinute = parseInteger('BFF_RATE_LIMIT_LOGIN_PER_MINUTE', read('BFF_RATE_LIMIT_LOGIN_PER_MINUTE'), 20, 0, 1_000_000, problems);
+  const rateLimitLoginPerMinute = parseInteger('BFF_RATE_LIMIT_LOGIN_PER_MINUTE', read('BFF_RATE_LIMIT_LOGIN_PER_MINUTE'), 60, 0, 1_000_000, problems);
   const rateLimitSessionPerMinute = parseInteger('BFF_RATE_LIMIT_SESSION_PER_MINUTE', read('BFF_RATE_LIMIT_SESSION_PER_MINUTE'), 0, 0, 1_000_000, problems);
   const trustProxyHops = parseInteger('BFF_TRUST_PROXY', read('BFF_TRUST_PROXY'), 0, 0, 10, problems);
   const metricsEnabled = parseFlag('BFF_METRICS', read('BFF_METRICS'), problems);
