@@ -28,8 +28,9 @@
  *
  * Printed and written to bench/results/bench-<time>.json: per scenario and target the
  * median req/s, p50/p99 latency (medians over the rounds), errors and non-2xx (sums,
- * must be 0), the peak RSS of the target's process; the ratios BFF / node:http proxy
- * and BFF / plain Hono proxy; per process the RSS after the run and its high-water mark.
+ * must be 0), the peak RSS of the target's process and its CPU time per request; the
+ * ratios BFF / node:http proxy and BFF / plain Hono proxy; per process the RSS before
+ * the load, after the run and its high-water mark, and its V8 heap. See bench/README.md.
  *
  * Options (flags, or environment variables):
  *   --duration=S     BENCH_DURATION      seconds per measured run (10)
@@ -445,8 +446,7 @@ async function main(): Promise<void> {
     const launcher = await prepareServers(join(RESULTS, '.build'));
     console.log(launcher.note);
     // The BFF listens first: the IdP must know its redirect URI, which has the port.
-    // A profiled BFF runs its TypeScript through tsx, so the profile names src/ files and lines.
-    const bff = await startChild(options.cpuProf ? { ...launcher, script: (name) => join(ROOT, 'bench', 'servers', `${name}.ts`), execArgv: ['--import', 'tsx'] } : launcher, 'bff', {}, {
+    const bff = await startChild(launcher, 'bff', {}, {
       logFile: logFile('bff'),
       execArgv: options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles')}`] : [],
     });
@@ -535,6 +535,8 @@ async function main(): Promise<void> {
       }
     }
 
+    const idleMemory = Object.fromEntries(children.map((c) => [c.name, memoryOf(c.process.pid!)]));
+
     /** One run of a target in a scenario (scenario d on the BFF: fresh login, clock moved, token hits counted). */
     const runOnce = async (scenario: ScenarioId, target: TargetId, seconds: number) => {
       let jar = mainJar;
@@ -606,7 +608,20 @@ async function main(): Promise<void> {
       });
     }
 
-    const processes = Object.fromEntries(children.map((c) => [c.name, memoryOf(c.process.pid!)]));
+    const processes: Record<string, ProcessMemory> = {};
+    for (const child of children) {
+      child.process.send({ type: 'memory' } satisfies ParentMessage);
+      const usage = await waitFor(child.process, child.name, (m) => (m.type === 'memory' ? m.usage : undefined), 5_000).catch(() => undefined);
+      const now = memoryOf(child.process.pid!);
+      processes[child.name] = {
+        rssBeforeLoadMb: idleMemory[child.name]?.rss ?? NaN,
+        rssAfterRunMb: now?.rss ?? NaN,
+        rssHighWaterMb: now?.hwm ?? NaN,
+        heapUsedMb: usage ? usage.heapUsed / MB : NaN,
+        heapTotalMb: usage ? usage.heapTotal / MB : NaN,
+        externalMb: usage ? usage.external / MB : NaN,
+      };
+    }
     printReport(summaries, processes, options);
     mkdirSync(RESULTS, { recursive: true });
     const file = join(RESULTS, `bench-${stamp}.json`);
@@ -620,8 +635,9 @@ async function main(): Promise<void> {
           cpus: cpus().length,
           cpuModel: cpus()[0]?.model,
           options,
+          servers: launcher.note,
           scenarios: summaries,
-          processesAfterRunMb: processes,
+          processesMb: processes,
         },
         null,
         2,
@@ -640,7 +656,19 @@ async function main(): Promise<void> {
   }
 }
 
-function printReport(summaries: ScenarioSummary[], processes: Record<string, { rss: number; hwm: number } | undefined>, options: Options): void {
+const MB = 1024 * 1024;
+
+/** Memory of a server process: RSS (from /proc) before the load and after the run, and its V8 heap after the run. */
+interface ProcessMemory {
+  rssBeforeLoadMb: number;
+  rssAfterRunMb: number;
+  rssHighWaterMb: number;
+  heapUsedMb: number;
+  heapTotalMb: number;
+  externalMb: number;
+}
+
+function printReport(summaries: ScenarioSummary[], processes: Record<string, ProcessMemory>, options: Options): void {
   console.log(`\nResults (medians over ${options.rounds} round(s) of ${options.duration} s, ${options.connections} connections; errors and non-2xx summed over the rounds)`);
   const header = `  ${pad('target', 26)}${pad('req/s', 9, true)}${pad('p50 ms', 9, true)}${pad('p99 ms', 9, true)}${pad('errors', 8, true)}${pad('non-2xx', 9, true)}${pad('peak RSS MB', 13, true)}${pad('CPU µs/req', 12, true)}`;
   for (const summary of summaries) {
@@ -656,8 +684,12 @@ function printReport(summaries: ScenarioSummary[], processes: Record<string, { r
     console.log(`  BFF / node:http proxy = ${fixed(r.bffOverNodeProxy, 2)}   BFF / plain Hono proxy = ${fixed(r.bffOverHonoProxy, 2)}   BFF p99 / node:http proxy p99 = ${fixed(r.bffP99OverNodeProxyP99, 2)}`);
     if (summary.tokenEndpointHitsPerBffRun) console.log(`  token-endpoint hits at the dev IdP per BFF run: ${summary.tokenEndpointHitsPerBffRun.join(', ')} (expected 1 each)`);
   }
-  console.log('\nProcess memory after the run (MB): RSS now / high-water mark');
-  for (const [name, memory] of Object.entries(processes)) console.log(`  ${pad(name, 12)} ${memory ? `${fixed(memory.rss, 1)} / ${fixed(memory.hwm, 1)}` : 'gone'}`);
+  console.log('\nServer processes (MB): RSS before the load, after the run, high-water mark; V8 heap used / total, external after the run');
+  for (const [name, m] of Object.entries(processes)) {
+    console.log(
+      `  ${pad(name, 12)} RSS ${pad(fixed(m.rssBeforeLoadMb, 1), 6, true)} ${pad(fixed(m.rssAfterRunMb, 1), 6, true)} ${pad(fixed(m.rssHighWaterMb, 1), 6, true)}   heap ${fixed(m.heapUsedMb, 1)} / ${fixed(m.heapTotalMb, 1)}, external ${fixed(m.externalMb, 1)}`,
+    );
+  }
 }
 
 main().catch(async (error: unknown) => {

@@ -3,7 +3,7 @@
  * existing Hono app (`app.route('/', createBff(config))`).
  */
 import { Hono, type Context, type Next } from 'hono';
-import { cors } from 'hono/cors';
+import { cors } from './middleware/cors.js';
 import type { BffConfig } from './config.js';
 import { BffError, problemResponse } from './errors.js';
 import { requestGuard } from './middleware/request-guard.js';

@@ -6,13 +6,13 @@
  */
 import { ConfigError, parseConfig } from './config.js';
 import { createConsoleLogger } from './log.js';
-import { startNodeServer } from './node.js';
+import { createNodeLogger, startNodeServer } from './node.js';
 
 let logger = createConsoleLogger('info');
 
 try {
   const config = parseConfig(process.env);
-  logger = createConsoleLogger(config.logLevel);
+  logger = createNodeLogger(config.logLevel);
   const running = await startNodeServer({ config, deps: { logger } });
   logger.log('info', 'server.listening', { url: running.url });
   let closing = false;

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { takeBufferedBody } from './fetch.js';
 import { createNodeUpstreamFetch } from './node-upstream.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -58,6 +59,22 @@ describe('createNodeUpstreamFetch', () => {
     expect(response.statusText).toBe('Made');
     expect(response.headers.get('x-path')).toBe('/a/b?c=1');
     expect(await response.json()).toEqual({ method: 'PUT' });
+  });
+
+  it('hands small bodies of known length over as bytes (takeBufferedBody), large ones as a stream', async () => {
+    handler = (req, res) => {
+      const size = req.url === '/small' ? 1000 : 200 * 1024;
+      res.writeHead(200, { 'content-length': String(size) });
+      res.end(Buffer.alloc(size, 0x61));
+    };
+    const small = await upstream(`${base}/small`);
+    const buffered = takeBufferedBody(small);
+    expect(buffered?.bytes.byteLength).toBe(1000);
+    expect(buffered?.statusText).toBe('OK');
+    expect(takeBufferedBody(small)).toBeUndefined();
+    const large = await upstream(`${base}/large`);
+    expect(takeBufferedBody(large)).toBeUndefined();
+    expect((await large.arrayBuffer()).byteLength).toBe(200 * 1024);
   });
 
   it('streams a 1 MB response: the first bytes arrive before the upstream has sent the rest', async () => {

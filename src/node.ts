@@ -8,14 +8,15 @@ import type { Server } from 'node:http';
 import type { Context } from 'hono';
 import { serve, type Http2Bindings, type HttpBindings } from '@hono/node-server';
 import { createBff } from './app.js';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Hono } from 'hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { ConfigError, parseConfig, type BffConfig, type ConfigEnv } from './config.js';
 import type { AssetFetcher } from './static/spa.js';
 import type { BffDeps } from './runtime.js';
-import { createConsoleLogger } from './log.js';
+import { createJsonLineLogger, type Logger, type LogLevel } from './log.js';
 import { createNodeUpstreamFetch } from './node-upstream.js';
 
 /** Options of {@link startNodeServer}. */
@@ -88,12 +89,73 @@ export async function startNodeServer(options: NodeServerOptions = {}): Promise<
 
 /**
  * `createBff` with the Node defaults: socket client address, the SPA folder when `BFF_STATIC_DIR` is set,
- * and proxied calls through a keep-alive `node:http` client (unless `deps` gives `upstreamFetch` or `fetch`).
+ * proxied calls through a keep-alive `node:http` client (unless `deps` gives `upstreamFetch` or `fetch`),
+ * node:crypto's synchronous SHA-256 for the session cache's keys, and log lines written in batches
+ * ({@link createNodeLogger}, unless `deps` gives a `logger`).
  */
 export function createNodeBff(config: BffConfig, deps: BffDeps = {}): Hono {
   const assets = config.staticDir === undefined ? undefined : nodeAssetFetcher(config.staticDir);
   const upstreamFetch = deps.upstreamFetch ?? deps.fetch ?? createNodeUpstreamFetch();
-  return createBff(config, { clientAddress: nodeClientAddress, ...(assets ? { assets } : {}), upstreamFetch, ...deps });
+  const logger = deps.logger ?? createNodeLogger(config.logLevel, deps.now);
+  return createBff(config, { clientAddress: nodeClientAddress, ...(assets ? { assets } : {}), upstreamFetch, sha256: nodeSha256, logger, ...deps });
+}
+
+const exitFlushers = new Set<() => void>();
+let exitListening = false;
+
+/**
+ * A JSON-lines logger for Node (the format of `createConsoleLogger`: info and
+ * debug on stdout, warnings and errors on stderr) that writes each stream's
+ * lines in one batch per event-loop turn instead of one `console` call per
+ * line: a per-request log line otherwise costs a sizeable share of a proxied
+ * request. Lines are flushed at the latest after the current turn, when 64 KiB
+ * are pending, and synchronously when the process exits.
+ */
+export function createNodeLogger(minLevel: LogLevel = 'info', now: () => number = Date.now): Logger {
+  const pending = { out: [] as string[], err: [] as string[] };
+  let bytes = 0;
+  let scheduled = false;
+  const take = (): [string, string] => {
+    const lines: [string, string] = [pending.out.length > 0 ? `${pending.out.join('\n')}\n` : '', pending.err.length > 0 ? `${pending.err.join('\n')}\n` : ''];
+    pending.out = [];
+    pending.err = [];
+    bytes = 0;
+    return lines;
+  };
+  const flush = () => {
+    scheduled = false;
+    const [out, err] = take();
+    if (out) process.stdout.write(out);
+    if (err) process.stderr.write(err);
+  };
+  exitFlushers.add(() => {
+    // Synchronous: the process is going away.
+    const [out, err] = take();
+    if (out) writeSync(1, out);
+    if (err) writeSync(2, err);
+  });
+  if (!exitListening) {
+    exitListening = true;
+    process.once('exit', () => exitFlushers.forEach((flushNow) => flushNow()));
+  }
+  return createJsonLineLogger(
+    (line, level) => {
+      (level === 'warn' || level === 'error' ? pending.err : pending.out).push(line);
+      bytes += line.length;
+      if (bytes >= 64 * 1024) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    minLevel,
+    now,
+  );
+}
+
+/** Synchronous SHA-256 (hex): Web Crypto's asynchronous digest costs a thread-pool round trip per call. */
+function nodeSha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /**

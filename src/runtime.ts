@@ -40,6 +40,8 @@ export interface BffDeps {
   rateLimitStore?: RateLimitStore;
   /** Static files of the SPA (a folder on Node, the ASSETS binding on Workers); served with SPA fallback. @default none */
   assets?: AssetFetcher;
+  /** SHA-256 (lowercase hex) for the session cache's keys; the Node adapter passes a synchronous one. @default Web Crypto */
+  sha256?: (text: string) => string | Promise<string>;
 }
 
 /** Everything a route handler needs. */
@@ -81,7 +83,7 @@ export function createRuntime(config: BffConfig, deps: BffDeps = {}): BffRuntime
   return {
     config,
     sealer,
-    sessionCache: createSessionCache(sealer, { now }),
+    sessionCache: createSessionCache(sealer, { now, ...(deps.sha256 ? { sha256: deps.sha256 } : {}) }),
     discovery,
     refresher,
     phantom: createPhantomTokens(config, discovery, idpFetch, nowSeconds, { refresher, logger }),

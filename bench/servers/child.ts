@@ -11,12 +11,14 @@ export type ChildMessage =
   | { type: 'ready'; url: string; port: number }
   | { type: 'configured' }
   | { type: 'clock-set'; offsetMs: number }
+  | { type: 'memory'; usage: NodeJS.MemoryUsage }
   | { type: 'error'; message: string };
 
 /** Messages the harness sends to a server. */
 export type ParentMessage =
   | { type: 'configure'; env: Record<string, string> }
   | { type: 'clock'; offsetMs: number }
+  | { type: 'memory' }
   | { type: 'exit' };
 
 /** Sends a message to the harness (no-op without an IPC channel). */
@@ -32,6 +34,7 @@ export function exitWithHarness(onMessage?: (message: ParentMessage) => void): v
   process.on('disconnect', () => process.exit(0));
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'exit') process.exit(0);
+    if (message.type === 'memory') tell({ type: 'memory', usage: process.memoryUsage() });
     onMessage?.(message);
   });
   process.on('SIGTERM', () => process.exit(0));

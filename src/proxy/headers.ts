@@ -6,6 +6,7 @@ import type { RouteConfig } from '../config.js';
 
 /** Hop-by-hop headers (RFC 9110 7.6.1) plus proxy credentials: never forwarded either way. */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+const HOP_BY_HOP_SET = new Set(HOP_BY_HOP);
 
 /**
  * Request headers the browser controls but the upstream must not trust:
@@ -66,18 +67,42 @@ export interface ForwardingContext {
   requestId?: string | undefined;
 }
 
+/** The names a `Connection` header lists (valid tokens only, lowercased): hop-by-hop as well. */
+function connectionNamed(value: string | null): Set<string> | undefined {
+  if (!value) return undefined;
+  const named = new Set<string>();
+  for (const item of value.split(',')) {
+    const name = item.trim();
+    if (HEADER_NAME.test(name)) named.add(name.toLowerCase());
+  }
+  return named;
+}
+
+/** `X-Forwarded-Proto`/`-Host` values of the public origin (parsed once per origin, not per request). */
+let forwardedOrigin: { origin: string; proto: string; host: string } | undefined;
+function forwardedOriginOf(publicOrigin: string): { proto: string; host: string } {
+  if (forwardedOrigin?.origin !== publicOrigin) {
+    const url = new URL(publicOrigin);
+    forwardedOrigin = { origin: publicOrigin, proto: url.protocol.slice(0, -1), host: url.host };
+  }
+  return forwardedOrigin;
+}
+
 /** Builds the headers sent upstream from the browser's request headers. */
 export function buildUpstreamRequestHeaders(incoming: Headers, context: ForwardingContext): Headers {
-  const headers = new Headers(incoming);
-  stripHopByHopHeaders(headers);
-  for (const name of [...headers.keys()]) {
+  // One pass keeping what may go upstream (the hot path of every proxied call: no copy-then-delete).
+  const headers = new Headers();
+  const named = connectionNamed(incoming.get('connection'));
+  incoming.forEach((value, name) => {
+    if (HOP_BY_HOP_SET.has(name) || named?.has(name)) return;
     const canonical = canonicalName(name);
     // Underscore spellings (X_Forwarded_For) are stripped too: some stacks map them to the dashed header.
-    if (STRIPPED_REQUEST_HEADERS.has(canonical) || canonical.startsWith('x-forwarded-') || canonical.startsWith('proxy-')) headers.delete(name);
-  }
-  const origin = new URL(context.publicOrigin);
+    if (STRIPPED_REQUEST_HEADERS.has(canonical) || canonical.startsWith('x-forwarded-') || canonical.startsWith('proxy-')) return;
+    headers.append(name, value);
+  });
+  const origin = forwardedOriginOf(context.publicOrigin);
   if (context.clientAddress) headers.set('x-forwarded-for', context.clientAddress);
-  headers.set('x-forwarded-proto', origin.protocol.slice(0, -1));
+  headers.set('x-forwarded-proto', origin.proto);
   headers.set('x-forwarded-host', origin.host);
   if (context.accessToken !== undefined) headers.set('authorization', `Bearer ${context.accessToken}`);
   if (context.requestId !== undefined) headers.set('x-request-id', context.requestId);
@@ -91,11 +116,13 @@ export function buildUpstreamRequestHeaders(incoming: Headers, context: Forwardi
  * response made with a user's token).
  */
 export function filterUpstreamResponseHeaders(upstream: Headers, route: RouteConfig): Headers {
-  const headers = new Headers(upstream);
-  stripHopByHopHeaders(headers);
-  // The upstream must never set cookies on the BFF's origin.
-  headers.delete('set-cookie');
-  headers.delete('set-cookie2');
+  const headers = new Headers();
+  const named = connectionNamed(upstream.get('connection'));
+  upstream.forEach((value, name) => {
+    // Hop-by-hop headers stay behind, and the upstream must never set cookies on the BFF's origin.
+    if (HOP_BY_HOP_SET.has(name) || named?.has(name) || name === 'set-cookie' || name === 'set-cookie2') return;
+    headers.append(name, value);
+  });
   const cacheControl = (headers.get('cache-control') ?? '').toLowerCase();
   if (!/\b(private|no-store)\b/.test(cacheControl)) headers.set('cache-control', 'no-store');
   headers.set('x-content-type-options', 'nosniff');

@@ -8,9 +8,10 @@
  * idle timeout, key-rotation re-seal signal) still runs on every request, on
  * the cached data, so the cache cannot extend a session or hide a rotation.
  *
- * - Key: hex SHA-256 (Web Crypto) of the whole sealed value, all chunks
- *   joined; the cache never holds a cookie value, and two different cookie
- *   values never share an entry.
+ * - Key: hex SHA-256 of the whole sealed value, all chunks joined (Web
+ *   Crypto, or a synchronous implementation the runtime adapter injects); the
+ *   cache never holds a cookie value, and two different cookie values never
+ *   share an entry.
  * - Life of an entry: at most `ttlSeconds` (default 60), never beyond the
  *   session's absolute end (`exp`, on the runtime's clock) nor the seal's own
  *   expiry (on real time, as iron-session checks it).
@@ -38,6 +39,12 @@ export interface SessionCacheOptions {
   maxBytes?: number;
   /** Clock in epoch milliseconds (the runtime's injectable one). @default Date.now */
   now?: () => number;
+  /**
+   * SHA-256 (lowercase hex) of a string, for the keys. A synchronous one saves a
+   * thread-pool round trip per request (the Node adapter passes node:crypto's).
+   * @default Web Crypto's (asynchronous)
+   */
+  sha256?: (text: string) => string | Promise<string>;
 }
 
 /** Counters of a {@link SessionCache}, for benchmarks and tests. */
@@ -106,6 +113,7 @@ export function createSessionCache(sealer: Sealer, options: SessionCacheOptions 
   const maxEntries = options.maxEntries ?? 10_000;
   const maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
   const now = options.now ?? Date.now;
+  const digest = options.sha256 ?? webCryptoSha256;
   const entries = new Map<string, Entry>();
   /** Released keys (until epoch ms): not cached again while requests with the old cookie may still arrive. */
   const released = new Map<string, number>();
@@ -237,9 +245,9 @@ function deepFreeze(value: object): void {
 const encoder = new TextEncoder();
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
-/** Hex SHA-256 of a sealed value. */
-async function digest(sealed: string): Promise<string> {
-  const bytes = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(sealed)));
+/** Hex SHA-256 of a string, with Web Crypto. */
+async function webCryptoSha256(text: string): Promise<string> {
+  const bytes = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
   let hex = '';
   for (const byte of bytes) hex += HEX[byte];
   return hex;
