@@ -16,12 +16,6 @@ const OLD_SECRET = 'old-secret-'.padEnd(40, 'o');
 const NEW_SECRET = 'new-secret-'.padEnd(40, 'n');
 
 let stack: Target;
-let offset = 0;
-const advance = async (seconds: number) => {
-  offset += seconds;
-  await stack.advanceClock(seconds);
-};
-const nowSeconds = () => Math.floor(Date.now() / 1000) + offset;
 
 beforeAll(async () => {
   stack = await startTarget({ env: { BFF_SESSION_IDLE_SECONDS: '3600', BFF_SESSION_MAX_SECONDS: '10800', BFF_SESSION_SECRET: `${NEW_SECRET},${OLD_SECRET}` } });
@@ -45,13 +39,13 @@ async function loggedIn(): Promise<TestBrowser> {
 describe('upstream 401', () => {
   it('GET: refreshes once, retries once, and succeeds with the new token', async () => {
     const browser = await loggedIn();
-    const before = await sessionInBrowser(browser, stack, nowSeconds());
+    const before = await sessionInBrowser(browser, stack, stack.nowSeconds());
     const res = await browser.fetch(`${stack.bffUrl}/api/401-once?key=get`, { headers: CSRF });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ sub: 'alice', accepted: true });
     expect(stack.idp.tokenEndpointHits()).toBe(1);
     expect(stack.api.requests.map((r) => r.path)).toEqual(['/api/401-once?key=get', '/api/401-once?key=get']);
-    const after = await sessionInBrowser(browser, stack, nowSeconds());
+    const after = await sessionInBrowser(browser, stack, stack.nowSeconds());
     expect(after!.at).not.toBe(before!.at);
     expect(stack.api.requests[1]!.headers.authorization).toBe(`Bearer ${after!.at}`);
   });
@@ -101,7 +95,7 @@ describe('readiness', () => {
 describe('session lifetimes', () => {
   it('ends an idle session after BFF_SESSION_IDLE_SECONDS and clears it', async () => {
     const browser = await loggedIn();
-    await advance(3601);
+    await stack.advanceClock(3601);
     const res = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
     expect(res.status).toBe(401);
     expect((await res.json()).code).toBe('unauthenticated');
@@ -115,24 +109,24 @@ describe('session lifetimes', () => {
     // Within the same minute: no re-seal.
     const quick = await browser.fetch(`${stack.bffUrl}/bff/session`, { headers: CSRF });
     expect(quick.headers.getSetCookie()).toEqual([]);
-    await advance(3000);
+    await stack.advanceClock(3000);
     const slid = await browser.fetch(`${stack.bffUrl}/bff/session`, { headers: CSRF });
     expect(slid.headers.getSetCookie().some((l) => l.startsWith(`${SESSION_COOKIE}=Fe26.2*`))).toBe(true);
     const view = await slid.json();
     expect(view.sessionExpiresAt).toBe(first.sessionExpiresAt + 3000);
-    await advance(3000);
+    await stack.advanceClock(3000);
     expect((await (await browser.fetch(`${stack.bffUrl}/bff/session`, { headers: CSRF })).json()).authenticated).toBe(true);
   });
 
   it('ends a session at BFF_SESSION_MAX_SECONDS whatever the activity', async () => {
     const browser = await loggedIn();
     for (let i = 0; i < 3; i++) {
-      await advance(3000);
+      await stack.advanceClock(3000);
       expect((await browser.fetch(`${stack.bffUrl}/bff/session`, { headers: CSRF }).then((r) => r.json())).authenticated).toBe(true);
     }
     const view = await (await browser.fetch(`${stack.bffUrl}/bff/session`, { headers: CSRF })).json();
-    expect(view.sessionExpiresAt).toBeLessThanOrEqual(nowSeconds() + 10800 - 9000);
-    await advance(1801);
+    expect(view.sessionExpiresAt).toBeLessThanOrEqual(stack.nowSeconds() + 10800 - 9000);
+    await stack.advanceClock(1801);
     const res = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
     expect(res.status).toBe(401);
     expect(stack.api.requests).toHaveLength(0);
@@ -142,7 +136,7 @@ describe('session lifetimes', () => {
 describe('session secret rotation', () => {
   it('accepts a cookie sealed with the old secret and re-seals it with the new one on that response', async () => {
     const browser = await loggedIn();
-    const session = await sessionInBrowser(browser, stack, nowSeconds());
+    const session = await sessionInBrowser(browser, stack, stack.nowSeconds());
     const sealedOld = await createSealer([OLD_SECRET]).seal('session', session!, 3600);
     const cookie = chunkedSetCookies(SESSION_COOKIE, sealedOld, { sameSite: 'Strict', maxAgeSeconds: 3600, existingChunks: 0 })[0]!.split(';')[0]!;
     const res = await fetch(`${stack.bffUrl}/api/me`, { headers: { ...CSRF, cookie } });
@@ -155,7 +149,7 @@ describe('session secret rotation', () => {
 
   it('a cookie sealed with a secret that was removed is a clean 401, never a 500', async () => {
     const browser = await loggedIn();
-    const session = await sessionInBrowser(browser, stack, nowSeconds());
+    const session = await sessionInBrowser(browser, stack, stack.nowSeconds());
     const retired = await createSealer(['retired-secret-'.padEnd(40, 'r')]).seal('session', session!, 3600);
     const res = await fetch(`${stack.bffUrl}/api/me`, { headers: { ...CSRF, cookie: `${SESSION_COOKIE}=${retired}` } });
     expect(res.status).toBe(401);

@@ -18,12 +18,6 @@ const CACHE_SECONDS = 30;
 const INTROSPECTION = '/token/introspection';
 
 let stack: Target;
-let offset = 0;
-const advance = async (seconds: number) => {
-  offset += seconds;
-  await stack.advanceClock(seconds);
-};
-const nowSeconds = () => Math.floor(Date.now() / 1000) + offset;
 
 beforeAll(async () => {
   stack = await startTarget({
@@ -52,7 +46,7 @@ const seenTokens: string[] = [];
 async function loggedIn(target = stack): Promise<TestBrowser> {
   const browser = new TestBrowser();
   await loginThroughIdp(browser, target.bffUrl);
-  seenTokens.push(...tokensOf((await sessionInBrowser(browser, target, target === stack ? nowSeconds() : undefined))!));
+  seenTokens.push(...tokensOf((await sessionInBrowser(browser, target, target === stack ? stack.nowSeconds() : undefined))!));
   target.idp.resetHits();
   target.api.resetRequests();
   return browser;
@@ -75,7 +69,7 @@ async function verifyPhantom(jwt: string) {
 describe('phantom tokens (signed introspection)', () => {
   it('the session holds an opaque token; the API gets a verifiable introspection JWT and never the opaque token', async () => {
     const browser = await loggedIn();
-    const session = (await sessionInBrowser(browser, stack, nowSeconds()))!;
+    const session = (await sessionInBrowser(browser, stack, stack.nowSeconds()))!;
     expect(session.at).not.toContain('.');
     expect(session.at.length).toBeGreaterThanOrEqual(32);
 
@@ -109,10 +103,10 @@ describe('phantom tokens (signed introspection)', () => {
     // One JWT per introspection: all 20 calls carried the same one.
     expect(new Set(stack.api.requests.map((r) => r.headers.authorization)).size).toBe(1);
 
-    await advance(CACHE_SECONDS - 5);
+    await stack.advanceClock(CACHE_SECONDS - 5);
     expect((await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF })).status).toBe(200);
     expect(stack.idp.hits(INTROSPECTION)).toBe(1);
-    await advance(6);
+    await stack.advanceClock(6);
     expect((await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF })).status).toBe(200);
     expect((await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF })).status).toBe(200);
     expect(stack.idp.hits(INTROSPECTION)).toBe(2);
@@ -121,7 +115,7 @@ describe('phantom tokens (signed introspection)', () => {
 
   it('an access token invalidated at the IdP is seen within the cache period, then refreshed once: the call succeeds with the new token', async () => {
     const browser = await loggedIn();
-    const before = (await sessionInBrowser(browser, stack, nowSeconds()))!;
+    const before = (await sessionInBrowser(browser, stack, stack.nowSeconds()))!;
     expect((await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF })).status).toBe(200);
     // Only the access token: the grant and its refresh token stay valid.
     expect(await stack.idp.revokeAccessTokenOnly(before.at)).toBe(true);
@@ -132,7 +126,7 @@ describe('phantom tokens (signed introspection)', () => {
     expect(stack.idp.hits(INTROSPECTION)).toBe(1);
     expect(stack.idp.tokenEndpointHits()).toBe(0);
 
-    await advance(CACHE_SECONDS + 1);
+    await stack.advanceClock(CACHE_SECONDS + 1);
     const res = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ sub: 'alice', tokenType: 'phantom' });
@@ -140,7 +134,7 @@ describe('phantom tokens (signed introspection)', () => {
     // The invalidated token (inactive, so not cached) and the new one.
     expect(stack.idp.hits(INTROSPECTION)).toBe(3);
 
-    const after = (await sessionInBrowser(browser, stack, nowSeconds()))!;
+    const after = (await sessionInBrowser(browser, stack, stack.nowSeconds()))!;
     expect(after.at).not.toBe(before.at);
     expect(after.at).not.toContain('.');
     expect((await stack.idp.introspect(after.at)).active).toBe(true);
@@ -154,14 +148,14 @@ describe('phantom tokens (signed introspection)', () => {
 
   it('revocation at the IdP (RFC 7009, which in oidc-provider ends the grant) takes effect within the cache period: then 401 session_expired, cookies cleared, nothing upstream', async () => {
     const browser = await loggedIn();
-    const session = (await sessionInBrowser(browser, stack, nowSeconds()))!;
+    const session = (await sessionInBrowser(browser, stack, stack.nowSeconds()))!;
     expect((await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF })).status).toBe(200);
     expect((await revokeAtIdp(stack, session.at)).status).toBe(200);
     expect((await stack.idp.introspect(session.rt!)).active).toBe(false);
 
-    await advance(CACHE_SECONDS - 1);
+    await stack.advanceClock(CACHE_SECONDS - 1);
     expect((await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF })).status).toBe(200);
-    await advance(2);
+    await stack.advanceClock(2);
     stack.api.resetRequests();
     const res = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
     expect(res.status).toBe(401);
@@ -175,7 +169,7 @@ describe('phantom tokens (signed introspection)', () => {
 
   it('an inactive token of a session whose refresh token is revoked too: 401 session_expired, nothing upstream', async () => {
     const browser = await loggedIn();
-    const session = (await sessionInBrowser(browser, stack, nowSeconds()))!;
+    const session = (await sessionInBrowser(browser, stack, stack.nowSeconds()))!;
     await stack.idp.revokeAccessTokenOnly(session.at);
     await revokeAtIdp(stack, session.rt!);
     const res = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
@@ -188,7 +182,7 @@ describe('phantom tokens (signed introspection)', () => {
 
   it('checks route scopes against the introspection response: notes:admin → 403 with nothing upstream, notes:read → 200', async () => {
     const browser = await loggedIn();
-    const session = (await sessionInBrowser(browser, stack, nowSeconds()))!;
+    const session = (await sessionInBrowser(browser, stack, stack.nowSeconds()))!;
     const introspected = await stack.idp.introspect(session.at);
     expect(String(introspected.scope).split(' ')).toContain('notes:read');
 
@@ -237,14 +231,14 @@ describe('phantom tokens (signed introspection)', () => {
 
   it('an upstream 401 costs one refresh and one retry with the new token\'s phantom JWT, never a loop', async () => {
     const browser = await loggedIn();
-    const before = (await sessionInBrowser(browser, stack, nowSeconds()))!;
+    const before = (await sessionInBrowser(browser, stack, stack.nowSeconds()))!;
     const res = await browser.fetch(`${stack.bffUrl}/api/status/401`, { headers: CSRF });
     expect(res.status).toBe(401);
     expect(stack.idp.tokenEndpointHits()).toBe(1);
     // The first token's introspection, then the refreshed token's.
     expect(stack.idp.hits(INTROSPECTION)).toBe(2);
     expect(stack.api.requests).toHaveLength(2);
-    const after = (await sessionInBrowser(browser, stack, nowSeconds()))!;
+    const after = (await sessionInBrowser(browser, stack, stack.nowSeconds()))!;
     expect(after.at).not.toBe(before.at);
     for (const request of stack.api.requests) {
       const bearer = bearerOf(request.headers);

@@ -11,13 +11,6 @@ import { loginThroughIdp, TestBrowser } from '../support/browser.js';
 import { bffCookieNames, CSRF, revokeAtIdp, sessionInBrowser } from '../support/harness.js';
 
 let stack: Target;
-/** The BFF's clock runs this many seconds ahead of real time (moved by `advance`). */
-let offset = 0;
-const advance = async (seconds: number) => {
-  offset += seconds;
-  await stack.advanceClock(seconds);
-};
-const nowSeconds = () => Math.floor(Date.now() / 1000) + offset;
 
 beforeAll(async () => {
   stack = await startTarget({ idp: { rotateRefreshTokens: true, accessTokenTtlSeconds: 300 } });
@@ -35,8 +28,8 @@ beforeEach(async () => {
 async function sessionExpiringIn(remaining: number): Promise<TestBrowser> {
   const browser = new TestBrowser();
   await loginThroughIdp(browser, stack.bffUrl);
-  const session = await sessionInBrowser(browser, stack, nowSeconds());
-  await advance(session!.atExp! - nowSeconds() - remaining);
+  const session = await sessionInBrowser(browser, stack, stack.nowSeconds());
+  await stack.advanceClock(session!.atExp! - stack.nowSeconds() - remaining);
   stack.idp.resetHits();
   return browser;
 }
@@ -44,12 +37,12 @@ async function sessionExpiringIn(remaining: number): Promise<TestBrowser> {
 describe('proactive refresh', () => {
   it('refreshes once when the access token expires within 60 s, then uses the new cookie', async () => {
     const browser = await sessionExpiringIn(30);
-    const before = await sessionInBrowser(browser, stack, nowSeconds());
+    const before = await sessionInBrowser(browser, stack, stack.nowSeconds());
     const res = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
     expect(res.status).toBe(200);
     expect(stack.idp.tokenEndpointHits()).toBe(1);
     expect(res.headers.getSetCookie().some((l) => l.startsWith('__Host-bff-session=Fe26.2*'))).toBe(true);
-    const after = await sessionInBrowser(browser, stack, nowSeconds());
+    const after = await sessionInBrowser(browser, stack, stack.nowSeconds());
     expect(after!.at).not.toBe(before!.at);
     expect(after!.rt).not.toBe(before!.rt);
     expect(stack.api.requests.at(-1)!.headers.authorization).toBe(`Bearer ${after!.at}`);
@@ -62,12 +55,12 @@ describe('proactive refresh', () => {
 
   it('does not refresh a token with more than 60 s left', async () => {
     const browser = await sessionExpiringIn(120);
-    const before = await sessionInBrowser(browser, stack, nowSeconds());
+    const before = await sessionInBrowser(browser, stack, stack.nowSeconds());
     const res = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
     expect(res.status).toBe(200);
     expect(stack.idp.tokenEndpointHits()).toBe(0);
     // The clock moved past the activity re-seal interval, so the cookie may be re-sealed, with the same tokens.
-    const after = await sessionInBrowser(browser, stack, nowSeconds());
+    const after = await sessionInBrowser(browser, stack, stack.nowSeconds());
     expect(after!.at).toBe(before!.at);
     expect(after!.rt).toBe(before!.rt);
   });
@@ -82,7 +75,7 @@ describe('proactive refresh', () => {
     expect(stack.idp.tokenEndpointHits()).toBe(1);
     // Adopt one response's cookie (as the browser would) and check the grant is alive.
     await browser.jar.setCookie(responses[0]!.headers.getSetCookie().find((l) => l.startsWith('__Host-bff-session='))!, stack.bffUrl);
-    const session = await sessionInBrowser(browser, stack, nowSeconds());
+    const session = await sessionInBrowser(browser, stack, stack.nowSeconds());
     expect((await stack.idp.introspect(session!.rt!)).active).toBe(true);
   });
 });
@@ -90,7 +83,7 @@ describe('proactive refresh', () => {
 describe('refresh refused by the IdP', () => {
   it('invalid_grant → 401 session_expired, every session cookie cleared, no upstream call', async () => {
     const browser = await sessionExpiringIn(30);
-    const session = await sessionInBrowser(browser, stack, nowSeconds());
+    const session = await sessionInBrowser(browser, stack, stack.nowSeconds());
     expect((await revokeAtIdp(stack, session!.rt!)).status).toBe(200);
     const res = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
     expect(res.status).toBe(401);
@@ -101,7 +94,7 @@ describe('refresh refused by the IdP', () => {
 
   it('POST /bff/refresh with a revoked grant → 401 session_expired and cleared cookies', async () => {
     const browser = await sessionExpiringIn(200);
-    const session = await sessionInBrowser(browser, stack, nowSeconds());
+    const session = await sessionInBrowser(browser, stack, stack.nowSeconds());
     expect((await revokeAtIdp(stack, session!.rt!)).status).toBe(200);
     const res = await browser.fetch(`${stack.bffUrl}/bff/refresh`, { method: 'POST', headers: CSRF });
     expect(res.status).toBe(401);
@@ -113,16 +106,16 @@ describe('refresh refused by the IdP', () => {
 describe('IdP outage during refresh', () => {
   it('keeps proxying with a still-valid token, answers 503 once it expired, and recovers without a new login', async () => {
     const browser = await sessionExpiringIn(30);
-    const before = await sessionInBrowser(browser, stack, nowSeconds());
+    const before = await sessionInBrowser(browser, stack, stack.nowSeconds());
     await stack.setIdpDown(true);
 
     const stillValid = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
     expect(stillValid.status).toBe(200);
     expect(stack.api.requests.at(-1)!.headers.authorization).toBe(`Bearer ${before!.at}`);
     const original = await browser.cookieHeader(stack.bffUrl);
-    expect((await sessionInBrowser(browser, stack, nowSeconds()))!.rt).toBe(before!.rt);
+    expect((await sessionInBrowser(browser, stack, stack.nowSeconds()))!.rt).toBe(before!.rt);
 
-    await advance(60);
+    await stack.advanceClock(60);
     const expired = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
     expect(expired.status).toBe(503);
     expect((await expired.json()).code).toBe('idp_unavailable');

@@ -19,13 +19,6 @@ import { startTarget, type Target } from '../support/target.js';
 const SESSION = '__Host-bff-session';
 
 let stack: Target;
-/** The BFF's clock runs this many seconds ahead of real time. */
-let offset = 0;
-const advance = async (seconds: number) => {
-  offset += seconds;
-  await stack.advanceClock(seconds);
-};
-const nowSeconds = () => Math.floor(Date.now() / 1000) + offset;
 
 /** A logged-in alice: her sealed cookie value and session. */
 let good: string;
@@ -115,13 +108,13 @@ describe('cookie attributes', () => {
     };
     // Abandoned logins first, so the bound of 3 transaction cookies deletes one.
     for (let i = 0; i < 3; i++) {
-      await advance(1);
+      await stack.advanceClock(1);
       expect((await browser.fetch(`${stack.bffUrl}/bff/login`)).status).toBe(302);
     }
     await loginThroughIdp(browser, stack.bffUrl);
     expect((await browser.fetch(`${stack.bffUrl}/bff/refresh`, { method: 'POST', headers: CSRF })).status).toBe(200);
-    const session = await sessionInBrowser(browser, stack, nowSeconds());
-    await advance(session!.atExp! - nowSeconds() - 30);
+    const session = await sessionInBrowser(browser, stack, stack.nowSeconds());
+    await stack.advanceClock(session!.atExp! - stack.nowSeconds() - 30);
     const proxied = await browser.fetch(`${stack.bffUrl}/api/me`, { headers: CSRF });
     expect(proxied.status).toBe(200);
     expect(setNames(proxied)).toEqual([SESSION]);
@@ -263,7 +256,7 @@ describe('stolen copies of a session cookie', () => {
     const browser = new TestBrowser();
     await loginThroughIdp(browser, stack.bffUrl);
     const copy = await browser.cookieHeader(stack.bffUrl);
-    const session = (await sessionInBrowser(browser, stack, nowSeconds()))!;
+    const session = (await sessionInBrowser(browser, stack, stack.nowSeconds()))!;
     stack.idp.resetHits();
 
     const logout = await browser.fetch(`${stack.bffUrl}/bff/logout`, { method: 'POST', headers: CSRF });
@@ -281,13 +274,13 @@ describe('stolen copies of a session cookie', () => {
     expect((await view.json()).authenticated).toBe(true);
 
     // Just outside the 60 s refresh leeway: still inside the window.
-    await advance(session.atExp! - nowSeconds() - 61);
+    await stack.advanceClock(session.atExp! - stack.nowSeconds() - 61);
     const late = await fetch(`${stack.bffUrl}/api/me`, { headers: { cookie: copy, ...CSRF } });
     expect(late.status).toBe(200);
     expect(stack.idp.tokenEndpointHits()).toBe(0);
 
     // Past the access token's expiry: the refresh hits the revoked grant and the copy is dead.
-    await advance(session.atExp! - nowSeconds() + 1);
+    await stack.advanceClock(session.atExp! - stack.nowSeconds() + 1);
     stack.api.resetRequests();
     const dead = await fetch(`${stack.bffUrl}/api/me`, { headers: { cookie: copy, ...CSRF } });
     const cleared = clearedNames(dead);
@@ -301,7 +294,7 @@ describe('stolen copies of a session cookie', () => {
     const browser = new TestBrowser();
     await loginThroughIdp(browser, stack.bffUrl);
     const aliceCopy = await browser.cookieHeader(stack.bffUrl);
-    const alice = (await sessionInBrowser(browser, stack, nowSeconds()))!;
+    const alice = (await sessionInBrowser(browser, stack, stack.nowSeconds()))!;
     // Forget the IdP's SSO session so the IdP asks who is signing in.
     await browser.jar.store.removeCookies('127.0.0.1', null);
     stack.idp.resetHits();
@@ -309,7 +302,7 @@ describe('stolen copies of a session cookie', () => {
     await loginThroughIdp(browser, stack.bffUrl, { user: 'bob' });
     expect(stack.idp.hits('/token/revocation')).toBe(1);
     expect(stack.idp.tokenEndpointHits()).toBe(1); // bob's code exchange only
-    const bob = (await sessionInBrowser(browser, stack, nowSeconds()))!;
+    const bob = (await sessionInBrowser(browser, stack, stack.nowSeconds()))!;
     expect(bob.sub).toBe('bob');
     expect(bob.sid).not.toBe(alice.sid);
     expect((await stack.idp.introspect(alice.rt!)).active).toBe(false);
@@ -319,7 +312,7 @@ describe('stolen copies of a session cookie', () => {
     const during = await fetch(`${stack.bffUrl}/api/me`, { headers: { cookie: aliceCopy, ...CSRF } });
     expect((await during.json()).sub).toBe('alice');
 
-    await advance(Math.max(alice.atExp!, bob.atExp!) - nowSeconds() + 1);
+    await stack.advanceClock(Math.max(alice.atExp!, bob.atExp!) - stack.nowSeconds() + 1);
     stack.idp.resetHits();
     stack.api.resetRequests();
     const dead = await fetch(`${stack.bffUrl}/api/me`, { headers: { cookie: aliceCopy, ...CSRF } });
@@ -341,8 +334,8 @@ describe('stolen copies of a session cookie', () => {
     const browser = new TestBrowser();
     await loginThroughIdp(browser, stack.bffUrl);
     const copy = await browser.cookieHeader(stack.bffUrl);
-    const session = (await sessionInBrowser(browser, stack, nowSeconds()))!;
-    await advance(session.exp - nowSeconds() + 1);
+    const session = (await sessionInBrowser(browser, stack, stack.nowSeconds()))!;
+    await stack.advanceClock(session.exp - stack.nowSeconds() + 1);
     stack.idp.resetHits();
     await expectUnusable(copy);
   });

@@ -22,13 +22,6 @@ const LOGIN_PER_MINUTE = 20;
 
 let stack: Target;
 let good: string;
-/** The BFF's clock runs this many seconds ahead of real time. */
-let offset = 0;
-const advance = async (seconds: number) => {
-  offset += seconds;
-  await stack.advanceClock(seconds);
-};
-const nowSeconds = () => Math.floor(Date.now() / 1000) + offset;
 
 beforeAll(async () => {
   // The login limiter pinned to its default, so the flood below knows where it starts refusing.
@@ -146,7 +139,7 @@ describe('floods', () => {
   });
 
   it(`${FLOOD} /bff/login calls within a minute from one client → the first ${LOGIN_PER_MINUTE} served, the rest 429 rate_limited, at most 3 transaction cookies`, async () => {
-    await advance(60); // a full bucket
+    await stack.advanceClock(60); // a full bucket
     const browser = new TestBrowser();
     const outcomes: string[] = [];
     let most = 0;
@@ -171,16 +164,16 @@ describe('floods', () => {
   });
 
   it(`${FLOOD} /bff/login calls each allowed by the limiter (clock moved 4 s apart) never leave more than 3 transaction cookies, keep the session, and hold no server state`, async () => {
-    await advance(60);
+    await stack.advanceClock(60);
     const browser = new TestBrowser();
     await loginThroughIdp(browser, stack.bffUrl);
-    const session = await sessionInBrowser(browser, stack, nowSeconds());
+    const session = await sessionInBrowser(browser, stack, stack.nowSeconds());
     stack.idp.resetHits();
     let most = 0;
     const heapBefore = stack.kind === 'node' ? settledHeap() : 0;
     const started = Date.now();
     for (let i = 0; i < FLOOD; i++) {
-      await advance(4); // 60 / LOGIN_PER_MINUTE = 3 s refills one token
+      await stack.advanceClock(4); // 60 / LOGIN_PER_MINUTE = 3 s refills one token
       const res = await browser.fetch(`${stack.bffUrl}/bff/login?returnTo=/n${i}`);
       expect(res.status).toBe(302);
       most = Math.max(most, (await bffCookieNames(browser, stack)).filter((n) => n.startsWith('__Host-bff-login.')).length);
@@ -192,11 +185,11 @@ describe('floods', () => {
     expect(idpHits()).toBe(0);
     // The session survived the flood.
     expect((await browser.fetch(`${stack.bffUrl}/bff/session`, { headers: CSRF }).then((r) => r.json())).authenticated).toBe(true);
-    expect((await sessionInBrowser(browser, stack, nowSeconds()))!.sid).toBe(session!.sid);
+    expect((await sessionInBrowser(browser, stack, stack.nowSeconds()))!.sid).toBe(session!.sid);
   });
 
   it('/bff/login with 60 forged transaction cookies answers quickly and keeps only the new one and the 2 newest others', async () => {
-    await advance(60);
+    await stack.advanceClock(60);
     // (150 would make the answer's 148 deletion lines exceed a 16 KiB response
     // header limit; only the browser itself can hold __Host- cookies, so that
     // is self-inflicted.)

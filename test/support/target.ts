@@ -54,11 +54,26 @@ export interface Target {
   env: Record<string, string | undefined>;
   /** Moves the BFF's clock forward (or back) by `seconds`. */
   advanceClock(seconds: number): Promise<void>;
+  /** The BFF's clock, in epoch seconds (real time plus every advance so far). */
+  nowSeconds(): number;
   /** Makes every call from the BFF to the IdP fail as if the IdP were unreachable. */
   setIdpDown(down: boolean): Promise<void>;
   /** Every log line the BFF wrote, as JSON text. */
   logLines(): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/** Adds `nowSeconds`, mirroring every `advanceClock` so tests read the BFF's time without tracking offsets. */
+function withClockMirror(target: Omit<Target, 'nowSeconds'>): Target {
+  let offset = 0;
+  return {
+    ...target,
+    advanceClock: async (seconds) => {
+      await target.advanceClock(seconds);
+      offset += seconds;
+    },
+    nowSeconds: () => Math.floor(Date.now() / 1000) + offset,
+  };
 }
 
 /** Starts the BFF on this run's target. */
@@ -80,7 +95,7 @@ async function startNodeTarget(options: TargetOptions): Promise<Target> {
       logger: createJsonLineLogger((line) => lines.push(line), 'debug', now),
     },
   });
-  return {
+  return withClockMirror({
     kind: 'node',
     bffUrl: stack.bffUrl,
     bffPort: stack.bff.port,
@@ -95,7 +110,7 @@ async function startNodeTarget(options: TargetOptions): Promise<Target> {
     },
     logLines: async () => [...lines],
     close: () => stack.close(),
-  };
+  });
 }
 
 async function startWorkerTarget(options: TargetOptions): Promise<Target> {
@@ -136,7 +151,7 @@ async function startWorkerTarget(options: TargetOptions): Promise<Target> {
     if (!res.ok) throw new Error(`worker control ${path} failed: ${res.status}`);
     return res.json() as Promise<unknown>;
   };
-  return {
+  return withClockMirror({
     kind: 'workerd',
     bffUrl,
     bffPort: port,
@@ -154,7 +169,7 @@ async function startWorkerTarget(options: TargetOptions): Promise<Target> {
       await mf.dispose();
       await Promise.all([idp.close(), api.close()]);
     },
-  };
+  });
 }
 
 export { freePort };
