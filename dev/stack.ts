@@ -63,13 +63,15 @@ export function devResourceFor(tokenMode: DevTokenMode = 'access'): string | und
   return tokenMode === 'phantom' ? undefined : DEV_API_RESOURCE;
 }
 
-/** Starts IdP, API and BFF on 127.0.0.1. Secrets are random per start. */
-export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
-  const publicHost = options.publicHost ?? 'localhost';
-  // The BFF listens first: the IdP must know its redirect URI, which contains the port.
-  let handler: NodeFetchHandler = () => new Response('starting', { status: 503 });
-  const bff = await serveNode((request, env) => handler(request, env), { host: '127.0.0.1', port: options.bffPort ?? 0 });
-  const bffUrl = options.publicUrl ?? `http://${publicHost}:${bff.port}`;
+/**
+ * Starts the dev IdP (with the BFF registered for `bffUrl`) and the example
+ * API, and returns the BFF environment that points at them. Shared by the
+ * Node stack and the test target that runs the BFF in workerd.
+ */
+export async function startDevIdpAndApi(
+  bffUrl: string,
+  options: Pick<DevStackOptions, 'idpPort' | 'apiPort' | 'idp' | 'tokenMode' | 'apiRoutes' | 'env'>,
+): Promise<{ idp: DevIdp; api: ExampleApi; env: Record<string, string | undefined> }> {
   const basePath = options.env?.BFF_BASE_PATH ?? '/bff';
   const clientSecret = randomBytes(32).toString('base64url');
   const idp = await startDevIdp({
@@ -90,6 +92,17 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     BFF_ROUTES: JSON.stringify(options.apiRoutes?.(api.url) ?? defaultApiRoutes(api.url, options.tokenMode)),
     ...options.env,
   };
+  return { idp, api, env };
+}
+
+/** Starts IdP, API and BFF on 127.0.0.1. Secrets are random per start. */
+export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
+  const publicHost = options.publicHost ?? 'localhost';
+  // The BFF listens first: the IdP must know its redirect URI, which contains the port.
+  let handler: NodeFetchHandler = () => new Response('starting', { status: 503 });
+  const bff = await serveNode((request, env) => handler(request, env), { host: '127.0.0.1', port: options.bffPort ?? 0 });
+  const bffUrl = options.publicUrl ?? `http://${publicHost}:${bff.port}`;
+  const { idp, api, env } = await startDevIdpAndApi(bffUrl, options);
   try {
     const app = createNodeBff(parseConfig(env), options.deps);
     handler = app.fetch;

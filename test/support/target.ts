@@ -4,13 +4,12 @@
  * talk to both through the same interface: URLs, the dev IdP and example
  * API, and async knobs for the clock, the IdP connection and the logs.
  */
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
 import { Miniflare } from 'miniflare';
-import { startExampleApi, type ExampleApi } from '../../dev/api.js';
-import { startDevIdp, type DevIdp, type DevIdpOptions } from '../../dev/idp.js';
-import { DEV_API_RESOURCE, DEV_CLIENT_ID, DEV_SCOPES, defaultApiRoutes, devResourceFor, startDevStack, type DevRouteSpec, type DevTokenMode } from '../../dev/stack.js';
+import type { ExampleApi } from '../../dev/api.js';
+import type { DevIdp, DevIdpOptions } from '../../dev/idp.js';
+import { startDevIdpAndApi, startDevStack, type DevRouteSpec, type DevTokenMode } from '../../dev/stack.js';
 import { createJsonLineLogger } from '../../src/log.js';
 
 /**
@@ -116,26 +115,7 @@ async function startNodeTarget(options: TargetOptions): Promise<Target> {
 async function startWorkerTarget(options: TargetOptions): Promise<Target> {
   const port = await freePort();
   const bffUrl = `http://localhost:${port}`;
-  const basePath = options.env?.BFF_BASE_PATH ?? '/bff';
-  const clientSecret = randomBytes(32).toString('base64url');
-  const idp = await startDevIdp({
-    clients: [{ clientId: DEV_CLIENT_ID, clientSecret, redirectUris: [`${bffUrl}${basePath}/callback`], postLogoutRedirectUris: [`${bffUrl}/`] }],
-    resource: DEV_API_RESOURCE,
-    ...options.idp,
-  });
-  const api = await startExampleApi({ issuer: idp.issuer, audience: DEV_API_RESOURCE, phantomAudience: DEV_CLIENT_ID });
-  const env: Record<string, string | undefined> = {
-    BFF_ISSUER: idp.issuer,
-    BFF_CLIENT_ID: DEV_CLIENT_ID,
-    BFF_CLIENT_SECRET: clientSecret,
-    BFF_PUBLIC_URL: bffUrl,
-    BFF_SESSION_SECRET: randomBytes(32).toString('base64url'),
-    BFF_RESOURCE: devResourceFor(options.tokenMode),
-    BFF_SCOPES: DEV_SCOPES,
-    BFF_ROUTES: JSON.stringify(options.apiRoutes?.(api.url) ?? defaultApiRoutes(api.url, options.tokenMode)),
-    ...TEST_TARGET_ENV,
-    ...options.env,
-  };
+  const { idp, api, env } = await startDevIdpAndApi(bffUrl, { ...options, env: { ...TEST_TARGET_ENV, ...options.env } });
   const bindings = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
   const mf = new Miniflare({
     modules: true,
