@@ -446,7 +446,8 @@ function webStreamOf(
         response.destroy();
       },
     },
-    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+    // Up to 256 KiB buffered per response before the upstream socket is paused (fewer pause/resume turns).
+    { highWaterMark: 256 * 1024, size: (chunk) => chunk.byteLength },
   );
 }
 

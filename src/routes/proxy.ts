@@ -171,14 +171,19 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
     const started = Date.now();
     const limit = { exceeded: false };
     try {
-      const hasBody = method !== 'GET' && method !== 'HEAD' && c.req.raw.body !== null;
-      // Without Content-Length the size is unknown until the end: buffer (bounded by the limit) so an
-      // oversized body is refused before anything reaches the upstream. With it, stream and count.
-      const body = !hasBody
-        ? null
-        : c.req.header('content-length') === undefined
-          ? await readBodyWithin(c.req.raw.body!, runtime.config.maxBodyBytes, route)
-          : limitBody(c.req.raw.body!, runtime.config.maxBodyBytes, limit);
+      const declaredLength = c.req.header('content-length');
+      let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
+      if (method !== 'GET' && method !== 'HEAD') {
+        // A small body of declared length (already checked against the limit, and the server reads exactly that
+        // many bytes) is read at once, without streams. Without Content-Length the size is unknown until the end:
+        // buffer (bounded by the limit) so an oversized body is refused before anything reaches the upstream.
+        // With a larger declared length, stream and count.
+        if (declaredLength !== undefined && Number(declaredLength) <= BUFFERED_BODY_BYTES) body = new Uint8Array(await c.req.arrayBuffer());
+        else if (c.req.raw.body !== null) {
+          body = declaredLength === undefined ? await readBodyWithin(c.req.raw.body, runtime.config.maxBodyBytes, route) : limitBody(c.req.raw.body, runtime.config.maxBodyBytes, limit);
+        }
+      }
+      const hasBody = body !== null;
       const requestHeaders = buildUpstreamRequestHeaders(c.req.raw.headers, {
         accessToken,
         clientAddress: runtime.clientAddress(c),
@@ -223,6 +228,9 @@ export function proxyHandler(runtime: BffRuntime, route: RouteConfig) {
     }
   }
 }
+
+/** Request bodies of a declared length up to this are read at once rather than streamed upstream. */
+const BUFFERED_BODY_BYTES = 64 * 1024;
 
 /** Reads a body of unknown length completely, refusing it with 413 as soon as it exceeds `maxBytes`. */
 async function readBodyWithin(body: ReadableStream<Uint8Array>, maxBytes: number, route: RouteConfig): Promise<Uint8Array> {
