@@ -3,33 +3,26 @@
  * failures, against the real example API (and a deliberately silent server
  * for timeouts).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startSilentServer, type SilentServer } from '../support/ports.js';
 import { startTarget, type Target } from '../support/target.js';
 import { loginThroughIdp, TestBrowser } from '../support/browser.js';
 import { CSRF, sessionInBrowser } from '../support/harness.js';
 
 let stack: Target;
 let browser: TestBrowser;
-let silent: Server;
-let silentHits = 0;
+let silent: SilentServer;
 
 beforeAll(async () => {
   // Accepts connections and never answers: the upstream timeout must fire.
-  silent = createServer(() => {
-    silentHits++;
-  });
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  const silentPort = (silent.address() as AddressInfo).port;
-  stack = await startTargetWithRoutes(silentPort);
+  silent = await startSilentServer();
+  stack = await startTargetWithRoutes(silent.port);
   browser = new TestBrowser();
   await loginThroughIdp(browser, stack.bffUrl);
 });
 afterAll(async () => {
   await stack?.close();
-  silent.closeAllConnections();
-  await new Promise((resolve) => silent.close(resolve));
+  await silent?.close();
 });
 beforeEach(() => {
   stack.api.resetRequests();
@@ -108,11 +101,11 @@ describe('upstream answers', () => {
   });
 
   it('upstream not answering within BFF_UPSTREAM_TIMEOUT_MS → 504 upstream_timeout', async () => {
-    const before = silentHits;
+    const before = silent.hits();
     const res = await browser.fetch(`${stack.bffUrl}/slow/x`, { headers: CSRF });
     expect(res.status).toBe(504);
     expect((await res.json()).code).toBe('upstream_timeout');
-    expect(silentHits).toBe(before + 1);
+    expect(silent.hits()).toBe(before + 1);
   });
 
   it('never leaks the access token to the browser in any proxied answer', async () => {

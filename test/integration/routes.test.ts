@@ -3,21 +3,19 @@
  * `insufficient_scope`, no upstream call), public routes without a session
  * (`token: "none"`), per-route methods and timeouts.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loginThroughIdp, TestBrowser } from '../support/browser.js';
 import { CSRF, sessionInBrowser } from '../support/harness.js';
+import { startSilentServer, type SilentServer } from '../support/ports.js';
 import { startTarget, type Target } from '../support/target.js';
 
 let stack: Target;
 let browser: TestBrowser;
-let silent: Server;
+let silent: SilentServer;
 
 beforeAll(async () => {
-  silent = createServer(() => {});
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  const silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  silent = await startSilentServer();
+  const silentUrl = silent.url;
   stack = await startTarget({
     apiRoutes: (api) => ({
       '/api': `${api}/api`,
@@ -32,8 +30,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stack?.close();
-  silent.closeAllConnections();
-  await new Promise((resolve) => silent.close(resolve));
+  await silent?.close();
 });
 beforeEach(() => stack.api.resetRequests());
 
