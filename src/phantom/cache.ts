@@ -12,6 +12,7 @@
  * - Only active results are stored (see {@link IntrospectionCache.set}).
  * - The table is bounded: beyond `maxEntries` the oldest entry is dropped.
  */
+import { sha256Hex } from '../digest.js';
 
 /** What an introspection said about one access token. */
 export interface IntrospectionResult {
@@ -94,7 +95,6 @@ export function cacheUntil(result: Pick<IntrospectionResult, 'exp'>, now: number
 }
 
 /** Hex SHA-256 of a token: the cache key, so the cache never keeps the token itself. */
-export async function tokenKey(token: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+export function tokenKey(token: string): Promise<string> {
+  return sha256Hex(token);
 }

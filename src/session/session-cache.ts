@@ -27,6 +27,7 @@
  *
  * Web APIs only: runs on Node and in workerd (per isolate there).
  */
+import { sha256Hex } from '../digest.js';
 import type { SealPurpose, Sealer } from './seal.js';
 
 /** Options of {@link createSessionCache}. */
@@ -113,7 +114,7 @@ export function createSessionCache(sealer: Sealer, options: SessionCacheOptions 
   const maxEntries = options.maxEntries ?? 10_000;
   const maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
   const now = options.now ?? Date.now;
-  const digest = options.sha256 ?? webCryptoSha256;
+  const digest = options.sha256 ?? sha256Hex;
   const entries = new Map<string, Entry>();
   /** Released keys (until epoch ms): not cached again while requests with the old cookie may still arrive. */
   const released = new Map<string, number>();
@@ -242,13 +243,3 @@ function deepFreeze(value: object): void {
   for (const inner of Object.values(value)) if (inner !== null && typeof inner === 'object') deepFreeze(inner as object);
 }
 
-const encoder = new TextEncoder();
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-/** Hex SHA-256 of a string, with Web Crypto. */
-async function webCryptoSha256(text: string): Promise<string> {
-  const bytes = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
-  let hex = '';
-  for (const byte of bytes) hex += HEX[byte];
-  return hex;
-}
